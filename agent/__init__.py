@@ -1,0 +1,1 @@
+"""The dispatcher agent: model wrapper, constrained decoding, LangGraph loop and CLI."""

@@ -1,0 +1,361 @@
+"""The ``dr-agent`` command: chat, ask, replay, simulator, data, fine-tuning and evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+log = logging.getLogger("dr_agent")
+
+
+def default_db() -> Path:
+    from agent.base_model import cache_dir
+
+    return cache_dir() / "city.db"
+
+
+def _ensure_city(db: Path) -> None:
+    """Create the demo city at ``db`` on first use."""
+    from sim_grid import create_city
+
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        print(f"正在创建演示城市数据库：{db}", flush=True)
+        create_city(db).dispose()
+
+
+def _chat_model_factory(args):
+    """Return a function (world facts -> chat model) for the chosen backend."""
+    if getattr(args, "api_base", None):
+        from agent.http_backend import OpenAICompatibleChatModel
+
+        return lambda facts: OpenAICompatibleChatModel(base_url=args.api_base, model=args.api_model)
+
+    from agent.chat_model import make_local_chat_model
+    from agent.policy import get_policy
+
+    policy = get_policy(args.base_model, args.adapter)
+    return lambda facts: make_local_chat_model(policy, facts)
+
+
+def _reply_mode(args) -> str:
+    """A served model writes its own replies (checked for grounding); the local one uses summaries."""
+    return "model" if getattr(args, "api_base", None) else "summary"
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--adapter", default="default", help="LoRA adapter folder; 'none' runs the base model alone (default: data/adapter)")
+    parser.add_argument("--base-model", default=None, help="local base model folder (default: embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--api-base", default=None, help="OpenAI-compatible server URL (e.g. vLLM) instead of the local model")
+    parser.add_argument("--api-model", default="dr-agent", help="model name to request from --api-base")
+
+
+# ---- chat -------------------------------------------------------------------------------
+
+
+def cmd_chat(args) -> int:
+    from rich.console import Console
+
+    from agent.session import AgentSession, world_facts_of
+    from sim_grid import advance_clock, open_city
+    from tools import ToolContext
+    from tools.world import sim_now
+
+    console = Console()
+    db = Path(args.db)
+    _ensure_city(db)
+    ctx = ToolContext(open_city(db))
+    with console.status("正在加载模型……"):
+        factory = _chat_model_factory(args)
+        session = AgentSession(ctx, factory(world_facts_of(ctx)), thread_id=args.thread, checkpoint_path=Path(args.checkpoints), reply_mode=_reply_mode(args))
+
+    console.print(f"[bold]需求响应调度助手[/bold]  会话：{args.thread}  模拟时钟：{sim_now(ctx):%Y-%m-%d %H:%M}")
+    console.print("输入问题后回车。命令：/时间 查看模拟时钟，/推进 分钟数 推进时钟，/退出 结束。")
+    while True:
+        try:
+            text = console.input("[bold cyan]调度员> [/bold cyan]")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            break
+        text = text.strip()
+        if text in ("/退出", "/exit", "/quit", "exit", "quit"):
+            break
+        if text in ("/时间", "/clock"):
+            console.print(f"模拟时钟：{sim_now(ctx):%Y-%m-%d %H:%M}")
+            continue
+        if text.startswith(("/推进", "/advance")):
+            parts = text.split()
+            try:
+                minutes = float(parts[1])
+                if minutes <= 0:
+                    raise ValueError
+            except (IndexError, ValueError):
+                console.print("[red]用法：/推进 分钟数，例如 /推进 60[/red]")
+                continue
+            now = advance_clock(ctx.engine, minutes=minutes)
+            console.print(f"模拟时钟已推进到 {now:%Y-%m-%d %H:%M}")
+            continue
+        if not text:
+            continue
+        with console.status("助手正在处理……"):
+            try:
+                turn = session.send(text)
+            except Exception:  # noqa: BLE001 - the chat must survive any failure of one turn
+                log.exception("turn failed in thread %s", args.thread)
+                console.print("[red]抱歉，本轮处理出错，数据未改动。详细错误已写入日志。[/red]")
+                continue
+        for call in turn.tool_calls:
+            arguments = "，".join(f"{key}={value}" for key, value in call["arguments"].items() if value is not None)
+            console.print(f"[dim]  ⚙ 调用工具 {call['name']}（{arguments}）[/dim]")
+        console.print(f"[green]助手：[/green]{turn.reply}")
+        for result in turn.tool_results:
+            chart = result.get("chart_path") or result.get("chart")
+            if chart:
+                console.print(f"[dim]  图表：{chart}[/dim]")
+        console.print(f"[dim]  用时 {turn.seconds:.1f} 秒[/dim]")
+    session.close()
+    return 0
+
+
+# ---- ask ----------------------------------------------------------------------------------
+
+
+def cmd_ask(args) -> int:
+    from agent.session import AgentSession, world_facts_of
+    from sim_grid import create_city, open_city
+    from tools import ToolContext
+    from tools.world import sim_today
+
+    utterances = [args.utterance] if args.utterance else [line.rstrip("\n") for line in sys.stdin]
+    factory = _chat_model_factory(args)
+    with tempfile.TemporaryDirectory(prefix="dr-ask-") as folder:
+        template = Path(folder) / "demo.db"
+        create_city(template).dispose()
+        for index, utterance in enumerate(utterances):
+            if not utterance.strip() and not args.utterance:
+                continue
+            workdir = Path(folder) / f"u{index}"
+            workdir.mkdir()
+            shutil.copyfile(template, workdir / "city.db")
+            ctx = ToolContext(open_city(workdir / "city.db"), output_dir=Path(args.charts) if args.charts else workdir / "charts")
+            session = AgentSession(ctx, factory(world_facts_of(ctx)), thread_id=f"ask-{index}", reply_mode=_reply_mode(args))
+            turn = session.send(utterance)
+            record = {
+                "reply": turn.reply,
+                "tool_calls": turn.tool_calls,
+                "sim_today": sim_today(ctx).isoformat(),
+            }
+            if args.verbose:
+                record["tool_results"] = turn.tool_results
+                record["seconds"] = round(turn.seconds, 3)
+            session.close()
+            ctx.engine.dispose()
+            if args.json:
+                print(json.dumps(record, ensure_ascii=False, default=str), flush=True)
+            else:
+                print(turn.reply, flush=True)
+    return 0
+
+
+# ---- replay -------------------------------------------------------------------------------
+
+
+def cmd_replay(args) -> int:
+    from agent.replay import replay
+
+    paths: list[Path] = []
+    for item in args.paths:
+        path = Path(item)
+        paths.extend(sorted(path.glob("*.yaml")) if path.is_dir() else [path])
+    if not paths:
+        print("未找到场景脚本。", file=sys.stderr)
+        return 2
+    factory = _chat_model_factory(args)
+    passed, failed = replay(paths, factory)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
+
+
+# ---- simulator ----------------------------------------------------------------------------
+
+
+def cmd_sim_init(args) -> int:
+    from sim_grid import create_city
+
+    db = Path(args.db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    create_city(db, seed=args.seed, overwrite=args.force).dispose()
+    print(f"已创建城市数据库 {db}（{'演示城市' if args.seed is None else f'随机种子 {args.seed}'}）")
+    return 0
+
+
+def cmd_sim_advance(args) -> int:
+    from sim_grid import advance_clock, open_city
+
+    engine = open_city(args.db)
+    if args.to:
+        now = advance_clock(engine, to=dt.datetime.fromisoformat(args.to))
+    else:
+        now = advance_clock(engine, minutes=args.minutes)
+    print(f"模拟时钟：{now:%Y-%m-%d %H:%M}")
+    return 0
+
+
+# ---- data, fine-tuning, evaluation --------------------------------------------------------
+
+
+def cmd_data_build(args) -> int:
+    from finetune.traces import TraceConfig, write_dataset
+
+    config = TraceConfig(seed=args.seed)
+    card = write_dataset(config, Path(args.out))
+    print(json.dumps(card["splits"], ensure_ascii=False, indent=2))
+    print(f"数据集已写入 {args.out}（sha256 {card['sha256'][:12]}）")
+    return 0
+
+
+def cmd_finetune(args) -> int:
+    from finetune.train import FinetuneConfig, train
+
+    config = FinetuneConfig(
+        base_model=args.base_model,
+        data_dir=args.data,
+        output_dir=args.output,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        lora_r=args.lora_r,
+        batch_size=args.batch_size,
+        max_train_samples=args.max_train_samples,
+    )
+    summary = train(config)
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from finetune.evaluate import evaluate_split
+
+    report = evaluate_split(Path(args.data), args.split, args.base_model, args.adapter, limit=args.limit)
+    print(json.dumps(report["metrics"], ensure_ascii=False, indent=2))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, ensure_ascii=False, indent=2)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from agent.benchmark import run_benchmark
+
+    result = run_benchmark(rounds=args.rounds, base_model=args.base_model, adapter=args.adapter)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dr-agent", description="需求响应调度助手 / demand-response dispatcher agent")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    chat = commands.add_parser("chat", help="terminal chat in Chinese")
+    chat.add_argument("--thread", default="default", help="conversation id; the same id resumes the conversation")
+    chat.add_argument("--db", default=str(default_db()), help="city database (created as the demo city if missing)")
+    chat.add_argument("--checkpoints", default=None, help="SQLite file of saved conversations (default: next to --db)")
+    _add_model_options(chat)
+    chat.set_defaults(func=cmd_chat)
+
+    ask = commands.add_parser("ask", help="answer utterances, each in a fresh conversation on a fresh demo city")
+    ask.add_argument("utterance", nargs="?", help="one dispatcher message; without it, one per line from stdin")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per utterance")
+    ask.add_argument("--charts", default=None, help="folder to keep charts in (default: discarded)")
+    _add_model_options(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    replay = commands.add_parser("replay", help="run scenario scripts (YAML files or folders)")
+    replay.add_argument("paths", nargs="+")
+    _add_model_options(replay)
+    replay.set_defaults(func=cmd_replay)
+
+    sim = commands.add_parser("sim", help="simulator commands").add_subparsers(dest="sim_command", required=True)
+    init = sim.add_parser("init", help="build a city database")
+    init.add_argument("--seed", type=int, default=None, help="random city seed (default: the demo city)")
+    init.add_argument("--db", default=str(default_db()))
+    init.add_argument("--force", action="store_true", help="replace an existing database")
+    init.set_defaults(func=cmd_sim_init)
+    advance = sim.add_parser("advance", help="move the simulator clock forward")
+    advance.add_argument("--db", default=str(default_db()))
+    group = advance.add_mutually_exclusive_group(required=True)
+    group.add_argument("--minutes", type=float)
+    group.add_argument("--to", help="YYYY-MM-DD HH:MM")
+    advance.set_defaults(func=cmd_sim_advance)
+
+    data = commands.add_parser("data", help="dataset commands").add_subparsers(dest="data_command", required=True)
+    build = data.add_parser("build", help="generate tool-call traces")
+    build.add_argument("--out", default="data/traces")
+    build.add_argument("--seed", type=int, default=7)
+    build.set_defaults(func=cmd_data_build)
+
+    finetune = commands.add_parser("finetune", help="train a LoRA adapter with TRL")
+    finetune.add_argument("--data", default="data/traces")
+    finetune.add_argument("--output", default="data/adapter")
+    finetune.add_argument("--base-model", default=None)
+    finetune.add_argument("--epochs", type=float, default=1.0)
+    finetune.add_argument("--max-steps", type=int, default=-1)
+    finetune.add_argument("--learning-rate", type=float, default=8e-4)
+    finetune.add_argument("--lora-r", type=int, default=16)
+    finetune.add_argument("--batch-size", type=int, default=8)
+    finetune.add_argument("--max-train-samples", type=int, default=None)
+    finetune.set_defaults(func=cmd_finetune)
+
+    evaluate = commands.add_parser("eval", help="tool and argument accuracy on a trace split")
+    evaluate.add_argument("--data", default="data/traces")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--limit", type=int, default=None)
+    evaluate.add_argument("--out", default=None, help="write the full report as JSON here")
+    _add_model_options(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
+
+    bench = commands.add_parser("bench", help="time agent turns on the seven specification questions")
+    bench.add_argument("--rounds", type=int, default=3, help="times each question is asked")
+    _add_model_options(bench)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sim_grid import SimError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if getattr(args, "command", None) == "chat" and args.checkpoints is None:
+        args.checkpoints = str(Path(args.db).with_name("conversations.db"))
+    try:
+        return args.func(args)
+    except FileNotFoundError as error:
+        print(f"错误：找不到文件 {error.filename or error}", file=sys.stderr)
+        return 2
+    except FileExistsError:
+        print("错误：城市数据库已存在。如需重建，请加 --force。", file=sys.stderr)
+        return 2
+    except SimError as error:
+        print(f"错误：模拟器拒绝了该操作（{error}）。", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        # Malformed --to times and similar option values.
+        print(f"错误：参数无效（{error}）。", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

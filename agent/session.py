@@ -1,0 +1,101 @@
+"""One conversation with the agent over one city database, persisted by a SQLite checkpointer."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.errors import GraphRecursionError
+
+from agent.graph import RECURSION_LIMIT, build_graph
+from tools import ToolContext
+from tools.world import district_names, sim_today
+
+log = logging.getLogger(__name__)
+
+RECURSION_REPLY = "本轮操作步骤过多，已停止。请把请求拆成更小的步骤再试。"
+EMPTY_INPUT_REPLY = "请输入您的问题，例如：明天会有负荷缺口吗？"
+# Longer messages are cut before they reach the model; the prompt of a 135M model must stay short.
+MAX_INPUT_CHARS = 500
+
+
+@dataclass
+class TurnResult:
+    """What one dispatcher message produced."""
+
+    reply: str
+    tool_calls: list[dict] = field(default_factory=list)
+    tool_results: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    model_seconds: float = 0.0
+
+
+class AgentSession:
+    """Send dispatcher messages through the graph; the thread id names the conversation."""
+
+    def __init__(self, ctx: ToolContext, chat_model, thread_id: str = "default", checkpoint_path: str | Path | None = None, reply_mode: str = "summary"):
+        self.ctx = ctx
+        self.thread_id = thread_id
+        self._connection = None
+        checkpointer = None
+        if checkpoint_path:
+            Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)
+            self._connection = sqlite3.connect(str(checkpoint_path), check_same_thread=False)
+            checkpointer = SqliteSaver(self._connection)
+        else:
+            from langgraph.checkpoint.memory import InMemorySaver
+
+            checkpointer = InMemorySaver()
+        self.graph = build_graph(chat_model, ctx, reply_mode=reply_mode, checkpointer=checkpointer)
+
+    @property
+    def config(self) -> dict:
+        return {"configurable": {"thread_id": self.thread_id}, "recursion_limit": RECURSION_LIMIT}
+
+    def history(self) -> list:
+        state = self.graph.get_state(self.config)
+        return list(state.values.get("messages", [])) if state and state.values else []
+
+    def send(self, text: str) -> TurnResult:
+        """Run one dispatcher message to the end of the agent's turn."""
+        started = time.perf_counter()
+        text = (text or "").strip()
+        if not text:
+            return TurnResult(reply=EMPTY_INPUT_REPLY)
+        if len(text) > MAX_INPUT_CHARS:
+            log.info("input of %d characters cut to %d", len(text), MAX_INPUT_CHARS)
+            text = text[:MAX_INPUT_CHARS]
+
+        before = len(self.history())
+        try:
+            state = self.graph.invoke({"messages": [HumanMessage(content=text)], "tool_errors": 0}, self.config)
+        except GraphRecursionError:
+            log.warning("recursion limit reached in thread %s", self.thread_id)
+            return TurnResult(reply=RECURSION_REPLY, seconds=time.perf_counter() - started)
+
+        new = state["messages"][before:]
+        result = TurnResult(reply="", seconds=time.perf_counter() - started)
+        for message in new:
+            if isinstance(message, AIMessage):
+                result.model_seconds += float(message.response_metadata.get("seconds", 0.0))
+                for call in message.tool_calls:
+                    result.tool_calls.append({"name": call["name"], "arguments": call["args"]})
+                if message.content and not message.tool_calls:
+                    result.reply = message.content
+            elif isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
+                result.tool_results.append(message.artifact)
+        return result
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+def world_facts_of(ctx: ToolContext):
+    """Return a callable giving the city's districts and the simulator date, for the model."""
+    return lambda: (district_names(ctx), sim_today(ctx))

@@ -1,0 +1,1 @@
+"""Trace generation, supervised fine-tuning, evaluation and export."""
