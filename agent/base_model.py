@@ -113,9 +113,13 @@ def load_model(base_model: str | None = None, adapter: str | None = None):
     """Load the base model in fp32 (this CPU has no native bf16), with a PEFT adapter if given."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as transformers_logging
 
     path = resolve_base_model(base_model)
+    # The per-tensor loading bar is noise in a chat window; the load takes about a second.
+    transformers_logging.disable_progress_bar()
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    transformers_logging.enable_progress_bar()
     if adapter:
         from peft import PeftModel
 

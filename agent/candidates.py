@@ -32,7 +32,8 @@ CANNED_REPLIES: dict[str, str] = {
 }
 
 _RELATIVE_DATES = ("today", "tomorrow", "yesterday")
-_MW_PATTERN = re.compile(r"(\d+(?:\.\d+)?)\s*(?:MW|mw|Mw|兆瓦)")
+# The sign is kept so that "-5MW" reaches the tool as -5 and is rejected there, not read as 5.
+_MW_PATTERN = re.compile(r"(-?\d+(?:\.\d+)?)\s*(?:MW|mw|Mw|兆瓦)")
 _USER_ID_PATTERN = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _ISO_PATTERN = re.compile(r"(?<!\d)(20\d\d)-(\d{1,2})-(\d{1,2})(?!\d)")
 _MONTH_DAY_PATTERN = re.compile(r"(?<!\d)(\d{1,2})月(\d{1,2})[日号]")

@@ -65,13 +65,16 @@ def cmd_chat(args) -> int:
 
     from agent.session import AgentSession, world_facts_of
     from sim_grid import advance_clock, open_city
+    from sms_gateway import create_gateway
     from tools import ToolContext
     from tools.world import sim_now
 
     console = Console()
     db = Path(args.db)
     _ensure_city(db)
-    ctx = ToolContext(open_city(db))
+    # The chat follows $DR_AGENT_SMS_GATEWAY (default: the simulator); ask and replay always
+    # use the simulator because they work on throwaway copies of the demo city.
+    ctx = ToolContext(open_city(db), gateway=create_gateway())
     with console.status("正在加载模型……"):
         factory = _chat_model_factory(args)
         session = AgentSession(ctx, factory(world_facts_of(ctx)), thread_id=args.thread, checkpoint_path=Path(args.checkpoints), reply_mode=_reply_mode(args))
@@ -111,9 +114,12 @@ def cmd_chat(args) -> int:
                 log.exception("turn failed in thread %s", args.thread)
                 console.print("[red]抱歉，本轮处理出错，数据未改动。详细错误已写入日志。[/red]")
                 continue
-        for call in turn.tool_calls:
-            arguments = "，".join(f"{key}={value}" for key, value in call["arguments"].items() if value is not None)
-            console.print(f"[dim]  ⚙ 调用工具 {call['name']}（{arguments}）[/dim]")
+        _print_calls(console, turn)
+        while turn.pending_approval:
+            console.print(f"[yellow]待确认：[/yellow]{turn.reply}")
+            answer = _ask_approval(console)
+            with console.status("正在执行……" if answer else "正在取消……"):
+                turn = session.resume(approved=answer)
         console.print(f"[green]助手：[/green]{turn.reply}")
         for result in turn.tool_results:
             chart = result.get("chart_path") or result.get("chart")
@@ -122,6 +128,30 @@ def cmd_chat(args) -> int:
         console.print(f"[dim]  用时 {turn.seconds:.1f} 秒[/dim]")
     session.close()
     return 0
+
+
+def _print_calls(console, turn) -> None:
+    for call in turn.tool_calls:
+        arguments = "，".join(f"{key}={value}" for key, value in call["arguments"].items() if value is not None)
+        console.print(f"[dim]  ⚙ 调用工具 {call['name']}（{arguments}）[/dim]")
+
+
+APPROVE_WORDS = ("确认", "是", "发送", "y", "yes", "ok")
+REJECT_WORDS = ("取消", "否", "不", "n", "no")
+
+
+def _ask_approval(console) -> bool:
+    """Ask until the dispatcher answers 确认 or 取消; end of input counts as 取消."""
+    while True:
+        try:
+            answer = console.input("[bold yellow]确认发送吗？（确认 / 取消）> [/bold yellow]").strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            return False
+        if answer in APPROVE_WORDS:
+            return True
+        if answer in REJECT_WORDS:
+            return False
+        console.print("请输入“确认”或“取消”。")
 
 
 # ---- ask ----------------------------------------------------------------------------------
@@ -147,10 +177,16 @@ def cmd_ask(args) -> int:
             ctx = ToolContext(open_city(workdir / "city.db"), output_dir=Path(args.charts) if args.charts else workdir / "charts")
             session = AgentSession(ctx, factory(world_facts_of(ctx)), thread_id=f"ask-{index}", reply_mode=_reply_mode(args))
             turn = session.send(utterance)
+            pending = [{"tool": item["tool"], "arguments": item["arguments"], "recipients": item["preview"].get("recipients"), "prompt": item["prompt"]} for item in turn.pending_approval]
+            tool_calls = list(turn.tool_calls)
+            if pending and args.approve:
+                turn = session.resume(approved=True)
             record = {
                 "reply": turn.reply,
-                "tool_calls": turn.tool_calls,
+                "tool_calls": tool_calls,
                 "sim_today": sim_today(ctx).isoformat(),
+                "pending_approval": pending,
+                "sms_sent": turn.sms_sent,
             }
             if args.verbose:
                 record["tool_results"] = turn.tool_results
@@ -217,6 +253,11 @@ def cmd_data_build(args) -> int:
     config = TraceConfig(seed=args.seed)
     card = write_dataset(config, Path(args.out))
     print(json.dumps(card["splits"], ensure_ascii=False, indent=2))
+    if args.export:
+        from finetune.export_formats import export_all
+
+        for path in export_all(Path(args.out)).values():
+            print(f"已导出 {path}")
     print(f"数据集已写入 {args.out}（sha256 {card['sha256'][:12]}）")
     return 0
 
@@ -251,6 +292,50 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_audit(args) -> int:
+    from sim_grid import list_audit, open_city
+
+    entries = list_audit(open_city(args.db), limit=args.limit)
+    if not entries:
+        print("审计记录为空。")
+        return 0
+    for entry in entries:
+        print(f"#{entry.id} {entry.recorded_at:%Y-%m-%d %H:%M:%S} {entry.actor} 会话={entry.thread_id} {entry.tool} {entry.arguments_json}")
+        print(f"    请求：{entry.request_text}")
+        print(f"    决定：{DECISION_LABELS.get(entry.decision, entry.decision)}，已发送 {entry.sent_count} 条")
+    return 0
+
+
+DECISION_LABELS = {"approved": "已确认", "rejected": "已取消", "auto": "无需确认（未发送）"}
+
+
+def cmd_serve(args) -> int:
+    from sms_gateway.webhooks import serve
+
+    serve(
+        args.db,
+        host=args.host,
+        port=args.port,
+        gateway=args.gateway,
+        public_url=args.public_url,
+        trust_proxy_headers=args.trust_proxy_headers,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def cmd_robustness(args) -> int:
+    from agent.robustness import render_report, run_all
+
+    outcomes = run_all(_chat_model_factory(args))
+    report = render_report(outcomes, "dr-agent robustness --out " + (args.out or "-"))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(report, encoding="utf-8")
+    print(report)
+    return 0 if all(outcome.passed for outcome in outcomes) else 1
+
+
 def cmd_bench(args) -> int:
     from agent.benchmark import run_benchmark
 
@@ -275,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("utterance", nargs="?", help="one dispatcher message; without it, one per line from stdin")
     ask.add_argument("--json", action="store_true", help="print one JSON object per utterance")
     ask.add_argument("--charts", default=None, help="folder to keep charts in (default: discarded)")
+    ask.add_argument("--approve", action="store_true", help="approve every send; without it nothing is sent")
     _add_model_options(ask)
     ask.set_defaults(func=cmd_ask)
 
@@ -300,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     build = data.add_parser("build", help="generate tool-call traces")
     build.add_argument("--out", default="data/traces")
     build.add_argument("--seed", type=int, default=7)
+    build.add_argument("--export", action="store_true", help="also write messages+tools JSONL and ShareGPT (LLaMA-Factory) copies")
     build.set_defaults(func=cmd_data_build)
 
     finetune = commands.add_parser("finetune", help="train a LoRA adapter with TRL")
@@ -322,6 +409,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
+    audit = commands.add_parser("audit", help="list proposed sends and the dispatcher's decisions")
+    audit.add_argument("--db", default=str(default_db()))
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(func=cmd_audit)
+
+    serve = commands.add_parser("serve", help="start the SMS webhook server (Twilio replies and delivery receipts)")
+    serve.add_argument("--db", default=str(default_db()))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--gateway", default="twilio", help="gateway whose webhooks to serve")
+    serve.add_argument("--public-url", default=None, help="URL Twilio calls, used to check signatures (default: $DR_AGENT_PUBLIC_URL)")
+    serve.add_argument("--trust-proxy-headers", action="store_true", default=None, help="honour X-Forwarded-Proto/Host from a TLS-terminating proxy")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(func=cmd_serve)
+
+    robustness = commands.add_parser("robustness", help="run hostile and malformed inputs and report the outcomes")
+    robustness.add_argument("--out", default=None, help="write the Markdown report here (e.g. docs/robustness.md)")
+    _add_model_options(robustness)
+    robustness.set_defaults(func=cmd_robustness)
+
     bench = commands.add_parser("bench", help="time agent turns on the seven specification questions")
     bench.add_argument("--rounds", type=int, default=3, help="times each question is asked")
     _add_model_options(bench)
@@ -331,6 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from sim_grid import SimError
+    from sms_gateway import GatewayError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -345,6 +453,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileExistsError:
         print("错误：城市数据库已存在。如需重建，请加 --force。", file=sys.stderr)
+        return 2
+    except GatewayError as error:
+        print(f"错误：短信网关配置无效（{error}）。", file=sys.stderr)
         return 2
     except SimError as error:
         print(f"错误：模拟器拒绝了该操作（{error}）。", file=sys.stderr)

@@ -19,13 +19,16 @@ from typing import Annotated, Any, Literal
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from langgraph.types import interrupt
 from typing_extensions import TypedDict
 
 from agent.grounding import is_grounded
 from pydantic import ValidationError
 
+from agent.approval import approval_request, record_decision
 from tools import TOOLS, ToolContext, call_tool
-from tools.contract import TOOL_ARGS
+from tools.contract import SIDE_EFFECT_TOOLS, TOOL_ARGS
+from tools.preview import PreviewUnavailable, preview_side_effect
 
 # Bad tool calls (unknown tool, invalid arguments) fed back to the model before giving up.
 MAX_TOOL_ERRORS = 2
@@ -33,6 +36,7 @@ RECURSION_LIMIT = 12
 
 NO_VALID_CALL = "抱歉，我没能生成有效的操作，请换一种说法，或说明区域、日期、用户编号等信息。"
 REPEATED_CALL = "同一操作已重复执行，为避免重复发送，本轮已停止。请检查结果后再继续。"
+CANCELLED = "已取消，未发送任何短信。"
 
 
 class AgentState(TypedDict):
@@ -68,9 +72,43 @@ def _call_problem(name: str, arguments: dict) -> str | None:
     return None
 
 
-def build_graph(chat_model, ctx: ToolContext, reply_mode: Literal["summary", "model"] = "summary", checkpointer=None):
-    """Build and compile the agent graph over ``chat_model`` and the tools bound to ``ctx``."""
+def build_graph(
+    chat_model,
+    ctx: ToolContext,
+    reply_mode: Literal["summary", "model"] = "summary",
+    checkpointer=None,
+    require_approval: bool = True,
+    actor: str = "dispatcher",
+    thread_id: str = "default",
+):
+    """Build and compile the agent graph over ``chat_model`` and the tools bound to ``ctx``.
+
+    With ``require_approval`` every tool that sends messages pauses the graph with a LangGraph
+    ``interrupt`` carrying a preview (recipients, text); the caller resumes it with
+    ``Command(resume={"approved": bool})``. A checkpointer is then required.
+    """
     bound_model = chat_model.bind_tools(list(TOOLS))
+
+    def run_side_effect(call: dict, request_text: str) -> dict:
+        """Run a sending tool only after the dispatcher approved its preview."""
+        try:
+            preview = preview_side_effect(call["name"], call["args"], ctx)
+        except PreviewUnavailable:
+            preview = {"tool": call["name"], "arguments": call["args"], "ok": True, "recipients": None, "sample_text": None}
+        if not preview["ok"] or preview["recipients"] == 0:
+            # The tool would fail or send nothing: it writes nothing either way, so no approval.
+            result = call_tool(call["name"], call["args"], ctx)
+            record_decision(ctx, actor, thread_id, request_text, call, preview, "auto", result)
+            return result
+
+        answer = interrupt(approval_request(preview))
+        approved = answer is True or (isinstance(answer, dict) and bool(answer.get("approved")))
+        if approved:
+            result = call_tool(call["name"], call["args"], ctx)
+        else:
+            result = {"ok": True, "cancelled": True, "sent": 0, "summary": CANCELLED}
+        record_decision(ctx, actor, thread_id, request_text, call, preview, "approved" if approved else "rejected", result)
+        return result
 
     def model(state: AgentState) -> dict:
         reply = bound_model.invoke(state["messages"])
@@ -80,6 +118,8 @@ def build_graph(chat_model, ctx: ToolContext, reply_mode: Literal["summary", "mo
         ai = _last_ai(state)
         results: list[ToolMessage] = []
         errors = state.get("tool_errors", 0)
+        turn = _turn_messages(state)
+        request_text = turn[0].content if turn and isinstance(turn[0], HumanMessage) else ""
         earlier = [
             (call["name"], call["args"])
             for message in _turn_messages(state)[:-1]
@@ -92,6 +132,8 @@ def build_graph(chat_model, ctx: ToolContext, reply_mode: Literal["summary", "mo
                 result = {"ok": False, "error": problem, "summary": problem, "invalid_call": True}
             elif (call["name"], call["args"]) in earlier:
                 result = {"ok": False, "error": REPEATED_CALL, "summary": REPEATED_CALL, "repeated": True}
+            elif require_approval and call["name"] in SIDE_EFFECT_TOOLS:
+                result = run_side_effect(call, request_text)
             else:
                 result = call_tool(call["name"], call["args"], ctx)
             if not result.get("ok") and result.get("invalid_call"):

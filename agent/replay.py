@@ -4,7 +4,8 @@ A script is YAML with a ``name`` and a list of ``steps``. Each step is one of:
 
 - ``say: TEXT`` with an optional ``expect`` block: ``tool`` (a tool name, or null when no tool
   may run), ``args`` (a subset of the call's arguments), ``reply_contains`` (strings the reply
-  must contain) and ``reply_excludes``.
+  must contain) and ``reply_excludes``. A send waits for approval: ``approve: true`` (or false)
+  on the step answers it; without it the send stays pending and the reply is the question.
 - ``clock: "YYYY-MM-DD HH:MM"``: move the simulator clock forward; replies arrive and events
   execute as it moves.
 - ``sms_reply: {user_id: ..., text: ...}``: a customer's inbound SMS arriving now.
@@ -65,6 +66,8 @@ def check_turn(expect: dict, turn) -> list[str]:
             for key, value in expect["args"].items():
                 if not _same_value(value, arguments.get(key)):
                     problems.append(f"argument {key}: expected {value!r}, got {arguments.get(key)!r}")
+    if "sms_sent" in expect and turn.sms_sent != expect["sms_sent"]:
+        problems.append(f"expected {expect['sms_sent']} messages sent, got {turn.sms_sent}")
     for text in expect.get("reply_contains", []):
         if str(text) not in turn.reply:
             problems.append(f"reply lacks {text!r}")
@@ -98,6 +101,10 @@ def run_scenario(scenario: dict, template_db: Path, chat_model_factory, workdir:
                     outcomes.append(StepOutcome(name, f"setup {step['tool']['name']}", False, [result.get("error", "failed")]))
             elif "say" in step:
                 turn = session.send(str(step["say"]))
+                calls = list(turn.tool_calls)
+                if turn.pending_approval and "approve" in step:
+                    turn = session.resume(approved=bool(step["approve"]))
+                    turn.tool_calls = calls + turn.tool_calls
                 problems = check_turn(step.get("expect", {}), turn)
                 calls = ", ".join(f"{c['name']}({c['arguments']})" for c in turn.tool_calls) or "no tool"
                 label = f"{step['say']} -> {calls}\n      {turn.reply}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import sqlite3
 import time
@@ -11,9 +12,11 @@ from pathlib import Path
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
 
 from agent.graph import RECURSION_LIMIT, build_graph
 from tools import ToolContext
+from tools.contract import SIDE_EFFECT_TOOLS
 from tools.world import district_names, sim_today
 
 log = logging.getLogger(__name__)
@@ -33,16 +36,26 @@ class TurnResult:
     tool_results: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     model_seconds: float = 0.0
+    pending_approval: list[dict] = field(default_factory=list)  # interrupt payloads awaiting a decision
+    sms_sent: int = 0  # messages written by sending tools in this turn
 
 
 class AgentSession:
     """Send dispatcher messages through the graph; the thread id names the conversation."""
 
-    def __init__(self, ctx: ToolContext, chat_model, thread_id: str = "default", checkpoint_path: str | Path | None = None, reply_mode: str = "summary"):
+    def __init__(
+        self,
+        ctx: ToolContext,
+        chat_model,
+        thread_id: str = "default",
+        checkpoint_path: str | Path | None = None,
+        reply_mode: str = "summary",
+        require_approval: bool = True,
+        actor: str | None = None,
+    ):
         self.ctx = ctx
         self.thread_id = thread_id
         self._connection = None
-        checkpointer = None
         if checkpoint_path:
             Path(checkpoint_path).parent.mkdir(parents=True, exist_ok=True)
             self._connection = sqlite3.connect(str(checkpoint_path), check_same_thread=False)
@@ -51,7 +64,15 @@ class AgentSession:
             from langgraph.checkpoint.memory import InMemorySaver
 
             checkpointer = InMemorySaver()
-        self.graph = build_graph(chat_model, ctx, reply_mode=reply_mode, checkpointer=checkpointer)
+        self.graph = build_graph(
+            chat_model,
+            ctx,
+            reply_mode=reply_mode,
+            checkpointer=checkpointer,
+            require_approval=require_approval,
+            actor=actor or getpass.getuser(),
+            thread_id=thread_id,
+        )
 
     @property
     def config(self) -> dict:
@@ -61,19 +82,33 @@ class AgentSession:
         state = self.graph.get_state(self.config)
         return list(state.values.get("messages", [])) if state and state.values else []
 
+    def pending(self) -> list[dict]:
+        """Return the approval requests the conversation is waiting on."""
+        state = self.graph.get_state(self.config)
+        return [item.value for item in (state.interrupts if state else ())]
+
     def send(self, text: str) -> TurnResult:
-        """Run one dispatcher message to the end of the agent's turn."""
-        started = time.perf_counter()
+        """Run one dispatcher message to the end of the agent's turn or to an approval request."""
         text = (text or "").strip()
         if not text:
             return TurnResult(reply=EMPTY_INPUT_REPLY)
         if len(text) > MAX_INPUT_CHARS:
             log.info("input of %d characters cut to %d", len(text), MAX_INPUT_CHARS)
             text = text[:MAX_INPUT_CHARS]
+        if self.pending():
+            # A new message instead of an answer to the approval request rejects the send.
+            self.resume(approved=False)
+        return self._run({"messages": [HumanMessage(content=text)], "tool_errors": 0})
 
+    def resume(self, approved: bool) -> TurnResult:
+        """Answer the pending approval request and run the turn to its end."""
+        return self._run(Command(resume={"approved": approved}))
+
+    def _run(self, graph_input) -> TurnResult:
+        started = time.perf_counter()
         before = len(self.history())
         try:
-            state = self.graph.invoke({"messages": [HumanMessage(content=text)], "tool_errors": 0}, self.config)
+            state = self.graph.invoke(graph_input, self.config)
         except GraphRecursionError:
             log.warning("recursion limit reached in thread %s", self.thread_id)
             return TurnResult(reply=RECURSION_REPLY, seconds=time.perf_counter() - started)
@@ -89,6 +124,12 @@ class AgentSession:
                     result.reply = message.content
             elif isinstance(message, ToolMessage) and isinstance(message.artifact, dict):
                 result.tool_results.append(message.artifact)
+                if message.name in SIDE_EFFECT_TOOLS:
+                    result.sms_sent += int(message.artifact.get("sent") or 0)
+
+        result.pending_approval = self.pending()
+        if result.pending_approval:
+            result.reply = "\n".join(item["prompt"] for item in result.pending_approval)
         return result
 
     def close(self) -> None:

@@ -2,17 +2,24 @@
 
 A plan is drawn once per (customer, event day) from a generator seeded by the city seed,
 the customer and the day, so the same city replays the same story in any call order. A follow-up reminder does not
-change the plan: silent customers stay silent.
+change the plan: silent customers stay silent. A supervision SMS can: a share of customers,
+by sector, raise their reduction to about the declared kW some minutes after it arrives
+(sim_grid.responses applies that when the load is read).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
 import numpy as np
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from sim_grid.clock import city_seed
 from sim_grid.db import encode_curve, seeded_rng
 from sim_grid.models import Customer, Event, ResponsePlan
+from sim_grid.responses import id_chunks
+from sim_grid.rules import direction_sign
 from sim_grid.settings import DRSettings
 
 # Reply probabilities per sector: yes, no, opt-out, unparsed text, silence.
@@ -24,6 +31,12 @@ REPLY_PROBABILITIES = {
 }
 # Reply delay range in minutes after the invitation, per sector.
 REPLY_DELAY_MINUTES = {"industrial": (5, 180), "commercial": (10, 300), "residential": (15, 420)}
+
+# Share of participants, per sector, who raise their reduction after a supervision SMS, the
+# range of minutes they take to react, and the range of the rate (of declared kW) they then hold.
+SUPERVISION_REACTION_SHARE = {"industrial": 0.6, "commercial": 0.5, "residential": 0.3}
+SUPERVISION_REACTION_MINUTES = (10, 45)
+SUPERVISED_RATE = (0.85, 1.05)
 
 REPLY_TEXTS = {
     "yes": ("1", "1", "是", "参与", "同意", "Y"),
@@ -56,22 +69,61 @@ def draw_plan(seed: int, customer: Customer, event: Event, settings: DRSettings)
     response = window_response_kw(
         rng, customer.declared_kw, event.start_interval, event.end_interval, settings.intervals_per_day, mean_rate
     )
+
+    # Drawn after the reply and the reduction, so that those do not depend on these draws.
+    reacts = rng.random() < SUPERVISION_REACTION_SHARE[customer.sector]
+    reaction_minutes = int(rng.integers(SUPERVISION_REACTION_MINUTES[0], SUPERVISION_REACTION_MINUTES[1] + 1))
+    supervised_kw = customer.declared_kw * float(rng.uniform(*SUPERVISED_RATE))
+
+    # A valley-filling participant raises its load: its planned change is negative.
+    sign = direction_sign(event.direction)
     return ResponsePlan(
         customer_id=customer.id,
         day=event.day,
         reply_kind=kind,
         reply_text=text,
         reply_delay_minutes=delay,
-        response_kw=encode_curve(response),
+        response_kw=encode_curve(sign * response),
+        supervision_reaction_minutes=reaction_minutes if reacts else None,
+        supervised_response_kw=sign * supervised_kw,
     )
+
+
+def _plan_cache(session: Session) -> dict[tuple[int, date], ResponsePlan]:
+    """Return the session's plans by (customer id, day), so each is read or drawn once per session."""
+    return session.info.setdefault("response_plans", {})
 
 
 def plan_for(session: Session, customer: Customer, event: Event, settings: DRSettings) -> ResponsePlan:
     """Return the customer's plan for the event, drawing and storing it on first use."""
-    plan = session.exec(
-        select(ResponsePlan).where(ResponsePlan.customer_id == customer.id, ResponsePlan.day == event.day)
-    ).first()
+    cache = _plan_cache(session)
+    plan = cache.get((customer.id, event.day))
     if plan is None:
-        plan = draw_plan(city_seed(session), customer, event, settings)
-        session.add(plan)
+        plan = session.exec(
+            select(ResponsePlan).where(ResponsePlan.customer_id == customer.id, ResponsePlan.day == event.day)
+        ).first()
+        if plan is None:
+            plan = draw_plan(city_seed(session), customer, event, settings)
+            session.add(plan)
+        cache[(customer.id, event.day)] = plan
     return plan
+
+
+def plans_for(session: Session, customers: Sequence[Customer], event: Event, settings: DRSettings) -> dict[int, ResponsePlan]:
+    """Return the plans of many customers by customer id: stored ones in one query per
+    ID_CHUNK customers, the rest drawn and added to the session. Later plan_for calls in the
+    same session reuse them without a query.
+    """
+    cache = _plan_cache(session)
+    missing = [c.id for c in customers if (c.id, event.day) not in cache]
+    for chunk in id_chunks(missing):
+        query = select(ResponsePlan).where(ResponsePlan.day == event.day, col(ResponsePlan.customer_id).in_(chunk))
+        for plan in session.exec(query).all():
+            cache[(plan.customer_id, event.day)] = plan
+    seed = city_seed(session)
+    for customer in customers:
+        if (customer.id, event.day) not in cache:
+            plan = draw_plan(seed, customer, event, settings)
+            session.add(plan)
+            cache[(customer.id, event.day)] = plan
+    return {c.id: cache[(c.id, event.day)] for c in customers}

@@ -6,11 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import numpy as np
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from sim_grid.loads import actual_curves, baselines, interval_start, intervals_elapsed, participants
+from sim_grid.loads import actual_matrix, baseline_matrix, interval_start, intervals_elapsed
 from sim_grid.models import Customer, Event, Execution
-from sim_grid.rules import settle_execution
+from sim_grid.responses import id_chunks, participants
+from sim_grid.rules import direction_sign, settle_executions
 from sim_grid.settings import DRSettings
 
 
@@ -41,49 +43,63 @@ def refresh_events(session: Session, now: datetime, settings: DRSettings) -> Non
         session.add(event)
 
 
-def settle_event(session: Session, event: Event, now: datetime, settings: DRSettings) -> list[Execution]:
-    """Write one Execution row per participant of a finished event (existing rows are kept)."""
+def _declared_kw(session: Session, ids: list[int]) -> dict[int, float]:
+    declared = {}
+    for chunk in id_chunks(ids):
+        declared.update(dict(session.exec(select(Customer.id, Customer.declared_kw).where(col(Customer.id).in_(chunk))).all()))
+    return declared
+
+
+def settle_event(session: Session, event: Event, now: datetime, settings: DRSettings) -> int:
+    """Write one Execution row per participant of a finished event and return how many.
+
+    Writes nothing when the event already has Execution rows. Participants without a
+    baseline or an event-day curve are left out.
+    """
     if session.exec(select(Execution.id).where(Execution.event_id == event.id)).first() is not None:
-        return []
+        return 0
 
+    end = event_end(event, settings)
     ids = sorted(participants(session, event, now, settings))
-    customers = {c.id: c for c in session.exec(select(Customer).where(col(Customer.id).in_(ids))).all()}
-    base = baselines(session, "customer", ids, event.day, settings)
-    actual = actual_curves(session, "customer", ids, event.day, event_end(event, settings), settings)
+    declared = _declared_kw(session, ids)
     window = slice(event.start_interval, event.end_interval)
+    base = baseline_matrix(session, "customer", ids, event.day, settings, now=end)[:, window]
+    actual = actual_matrix(session, "customer", ids, event.day, end, settings)[:, window]
+    complete = ~(np.isnan(base).any(axis=1) | np.isnan(actual).any(axis=1))
+    kept = [customer_id for customer_id, ok in zip(ids, complete) if ok]
+    if not kept:
+        return 0
 
-    executions = []
-    for customer_id in ids:
-        if customer_id not in base or customer_id not in actual:
-            continue
-        customer = customers[customer_id]
-        result = settle_execution(
-            base[customer_id][window],
-            actual[customer_id][window],
-            customer.declared_kw,
-            event_hours(event, settings),
-            event.price_yuan_per_kwh,
-            settings,
-        )
-        execution = Execution(
-            event_id=event.id,
-            customer_id=customer_id,
-            declared_kw=customer.declared_kw,
-            baseline_kw=result.baseline_kw,
-            actual_avg_kw=result.actual_avg_kw,
-            reduction_kw=result.reduction_kw,
-            rate=result.rate,
-            qualified=result.qualified,
-            subsidy_yuan=result.subsidy_yuan,
-        )
-        session.add(execution)
-        executions.append(execution)
-    return executions
+    declared_kw = np.array([declared[customer_id] for customer_id in kept])
+    result = settle_executions(
+        base[complete], actual[complete], declared_kw, event_hours(event, settings), event.price_yuan_per_kwh,
+        settings, event.direction,
+    )
+    rows = [
+        {
+            "event_id": event.id,
+            "customer_id": customer_id,
+            "declared_kw": float(declared_kw[i]),
+            "baseline_kw": float(result.baseline_kw[i]),
+            "actual_avg_kw": float(result.actual_avg_kw[i]),
+            "reduction_kw": float(result.reduction_kw[i]),
+            "rate": float(result.rate[i]),
+            "qualified": bool(result.qualified[i]),
+            "subsidy_yuan": float(result.subsidy_yuan[i]),
+            "penalty_yuan": float(result.penalty_yuan[i]),
+        }
+        for i, customer_id in enumerate(kept)
+    ]
+    session.execute(insert(Execution), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
 class LiveProgress:
-    """A participant's performance over the part of the window that has ended."""
+    """A participant's performance over the part of the window that has ended.
+
+    reduction_kw and rate count a load increase for a valley event, as settlement does.
+    """
 
     customer: Customer
     intervals_done: int
@@ -93,47 +109,64 @@ class LiveProgress:
     rate: float
     current_kw: float  # load in the last ended interval
     current_baseline_kw: float
-    target_kw: float  # current baseline minus declared response
+    target_kw: float  # load the customer should stay below (valley: above) in the current interval
 
 
 def live_progress(
-    session: Session, event: Event, now: datetime, settings: DRSettings, district_id: int | None = None
+    session: Session,
+    event: Event,
+    now: datetime,
+    settings: DRSettings,
+    district_id: int | None = None,
+    customer_id: int | None = None,
 ) -> list[LiveProgress]:
-    """Return each participant's progress over the window's intervals that ended by `now`."""
+    """Return each participant's progress over the window's intervals that ended by `now`.
+
+    district_id or customer_id narrow the result to one district or one customer.
+    """
     done = min(intervals_elapsed(event.day, now, settings), event.end_interval) - event.start_interval
     if done <= 0:
         return []
 
     ids = participants(session, event, now, settings)
-    query = select(Customer).where(col(Customer.id).in_(list(ids)))
-    if district_id is not None:
-        query = query.where(Customer.district_id == district_id)
-    customers = session.exec(query.order_by(Customer.user_id)).all()
+    if customer_id is not None:
+        ids &= {customer_id}
+    customers: list[Customer] = []
+    for chunk in id_chunks(sorted(ids)):
+        query = select(Customer).where(col(Customer.id).in_(chunk))
+        if district_id is not None:
+            query = query.where(Customer.district_id == district_id)
+        customers.extend(session.exec(query).all())
+    customers.sort(key=lambda c: c.user_id)
 
     chosen = [c.id for c in customers]
-    base = baselines(session, "customer", chosen, event.day, settings)
-    actual = actual_curves(session, "customer", chosen, event.day, now, settings)
     window = slice(event.start_interval, event.start_interval + done)
     last = event.start_interval + done - 1
+    base = baseline_matrix(session, "customer", chosen, event.day, settings, now=now)
+    actual = actual_matrix(session, "customer", chosen, event.day, now, settings)
+    complete = ~(np.isnan(base).all(axis=1) | np.isnan(actual[:, window]).any(axis=1))
+
+    sign = direction_sign(event.direction)
+    baseline_kw = base[:, window].mean(axis=1)
+    actual_kw = actual[:, window].mean(axis=1)
+    reduction_kw = sign * (baseline_kw - actual_kw)
 
     progress = []
-    for customer in customers:
-        if customer.id not in base or customer.id not in actual:
+    for i, customer in enumerate(customers):
+        if not complete[i]:
             continue
-        baseline_kw = float(np.mean(base[customer.id][window]))
-        actual_kw = float(np.mean(actual[customer.id][window]))
-        reduction_kw = baseline_kw - actual_kw
+        declared = customer.declared_kw
         progress.append(
             LiveProgress(
                 customer=customer,
                 intervals_done=done,
-                baseline_kw=baseline_kw,
-                actual_avg_kw=actual_kw,
-                reduction_kw=reduction_kw,
-                rate=reduction_kw / customer.declared_kw if customer.declared_kw > 0 else 0.0,
-                current_kw=float(actual[customer.id][last]),
-                current_baseline_kw=float(base[customer.id][last]),
-                target_kw=float(base[customer.id][last]) - customer.declared_kw,
+                baseline_kw=float(baseline_kw[i]),
+                actual_avg_kw=float(actual_kw[i]),
+                reduction_kw=float(reduction_kw[i]),
+                rate=float(reduction_kw[i] / declared) if declared > 0 else 0.0,
+                current_kw=float(actual[i, last]),
+                current_baseline_kw=float(base[i, last]),
+                target_kw=float(base[i, last]) - sign * declared,
             )
         )
     return progress

@@ -90,6 +90,8 @@ class Event(SQLModel, table=True):
     target_mw: float
     price_yuan_per_kwh: float
     status: str = "planned"  # planned, notified, running, done
+    baseline_method: str = "recent"  # a settings.BaselineMethod
+    direction: str = "peak"  # peak (削峰) or valley (填谷)
 
 
 class Allocation(SQLModel, table=True):
@@ -107,7 +109,8 @@ class ResponsePlan(SQLModel, table=True):
     """The seeded behaviour of one customer for one event: its reply and its reduction.
 
     reply_kind is yes, no, optout, unparsed or none (stays silent). response_kw is the
-    planned reduction per interval in kW, applied only if the customer takes part.
+    planned reduction per interval in kW (negative in a valley event, where the load rises),
+    applied only if the customer takes part.
     """
 
     __table_args__ = (UniqueConstraint("customer_id", "day"),)
@@ -119,24 +122,58 @@ class ResponsePlan(SQLModel, table=True):
     reply_text: str | None = None
     reply_delay_minutes: int = 0
     response_kw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Minutes after a supervision SMS is delivered until the customer raises its reduction to
+    # supervised_response_kw for the rest of the window; None: supervision changes nothing.
+    supervision_reaction_minutes: int | None = None
+    supervised_response_kw: float = 0.0
 
 
 class SmsOutbox(SQLModel, table=True):
-    """An outgoing message; each (event, kind, phone) is sent at most once."""
+    """An outgoing message; each (event, kind, phone) is sent at most once.
+
+    A row is written as queued before a gateway is asked to send it, and becomes sent when
+    the gateway accepts it. Delivery receipts then move it to delivered, undelivered or
+    failed, and a receipt never moves it out of one of those three.
+    """
 
     __table_args__ = (UniqueConstraint("event_id", "kind", "phone"),)
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
-    phone: str
+    phone: str  # E.164, e.g. +8613812345678
     recipient_name: str | None = None
     kind: str = Field(index=True)  # invitation, followup, supervision, report
     text: str
-    status: str = "sent"  # queued, sent, delivered, failed
-    sent_at: NaiveDatetime
-    deliver_at: NaiveDatetime
-    final_status: str = "delivered"
+    status: str = Field(default="sent", index=True)  # queued, sent, delivered, undelivered, failed
+    gateway: str = "sim"  # the gateway backend that sent (or will send) the message
+    gateway_message_id: str | None = Field(default=None, unique=True)  # e.g. Twilio's Message SID
+    error_code: str | None = None  # the gateway's error code of an undelivered or rejected message
+    # Wall-clock UTC time of the latest hand-over to an external gateway. A queued row with it
+    # set may have been accepted before the process stopped, so it is checked before a resend.
+    attempted_at_utc: NaiveDatetime | None = Field(default=None, index=True)
+    sent_at: NaiveDatetime | None = None  # simulator clock; None while queued
+    deliver_at: NaiveDatetime | None = None  # simulated delivery time; only the sim gateway sets it
+    final_status: str = "delivered"  # simulated outcome; only the sim gateway uses it
+
+
+class SmsReceipt(SQLModel, table=True):
+    """A delivery receipt (status callback) from a gateway, stored once per (message, status).
+
+    status is the gateway's own word (Twilio: queued, sent, delivered, ...); outbox_status is
+    what it means for SmsOutbox.status. A receipt can arrive before its message's id has
+    been written to the outbox; it is applied when the id is written.
+    """
+
+    __table_args__ = (UniqueConstraint("gateway_message_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    gateway: str
+    gateway_message_id: str = Field(index=True)
+    status: str
+    outbox_status: str
+    error_code: str | None = None
+    received_at_utc: NaiveDatetime
 
 
 class SmsInbox(SQLModel, table=True):
@@ -147,12 +184,17 @@ class SmsInbox(SQLModel, table=True):
     event_id: int | None = Field(default=None, foreign_key="event.id", index=True)
     text: str
     received_at: NaiveDatetime = Field(index=True)
-    parsed: str  # yes, no, optout, unparsed
+    parsed: str  # yes, no, optout, optin, unparsed
     applied: bool = False
+    gateway_message_id: str | None = Field(default=None, unique=True)  # None for simulated replies
 
 
 class Execution(SQLModel, table=True):
-    """Settled result of one participant in one finished event."""
+    """Settled result of one participant in one finished event.
+
+    reduction_kw is the delivered response: baseline minus actual load for a peak event,
+    actual minus baseline for a valley event.
+    """
 
     __table_args__ = (UniqueConstraint("event_id", "customer_id"),)
 
@@ -166,3 +208,4 @@ class Execution(SQLModel, table=True):
     rate: float
     qualified: bool
     subsidy_yuan: float
+    penalty_yuan: float = 0.0

@@ -1,4 +1,8 @@
-"""The simulated SMS gateway: outbox with delivery receipts, inbox with scheduled replies."""
+"""The simulated SMS gateway: outbox with delivery receipts, inbox with scheduled replies.
+
+simulate_send is the send step of the simulated gateway. receive_reply records a reply
+from any gateway, simulated or real.
+"""
 
 from __future__ import annotations
 
@@ -20,74 +24,15 @@ def sent_phones(session: Session, event_id: int | None, kind: str) -> set[str]:
     return set(session.exec(select(SmsOutbox.phone).where(SmsOutbox.event_id == event_id, SmsOutbox.kind == kind)).all())
 
 
-def send_message(
-    session: Session,
-    *,
-    event: Event | None,
-    kind: str,
-    text: str,
-    now: datetime,
-    settings: DRSettings,
-    customer: Customer | None = None,
-    phone: str | None = None,
-    recipient_name: str | None = None,
-    may_fail: bool = True,
-) -> SmsOutbox | None:
-    """Queue one message with its seeded delivery time and outcome.
+def _planned_reply(session: Session, customer: Customer, event: Event, now: datetime, settings: DRSettings) -> None:
+    """Schedule the customer's planned reply to an invitation sent at `now`.
 
-    Returns None, and writes nothing, when this (event, kind, phone) was already sent.
-    """
-    phone = phone or customer.phone
-    event_id = event.id if event else None
-    existing = session.exec(
-        select(SmsOutbox.id).where(SmsOutbox.event_id == event_id, SmsOutbox.kind == kind, SmsOutbox.phone == phone)
-    ).first()
-    if existing is not None:
-        return None
-
-    rng = seeded_rng("sms", city_seed(session), event_id, kind, phone)
-    delay = int(rng.integers(1, settings.sms_delivery_max_minutes + 1))
-    failed = may_fail and rng.random() < settings.sms_failure_rate
-    message = SmsOutbox(
-        event_id=event_id,
-        customer_id=customer.id if customer else None,
-        phone=phone,
-        recipient_name=recipient_name or (customer.name if customer else None),
-        kind=kind,
-        text=text,
-        status="sent",
-        sent_at=now,
-        deliver_at=now + timedelta(minutes=delay),
-        final_status="failed" if failed else "delivered",
-    )
-    session.add(message)
-    return message
-
-
-def send_invitation(
-    session: Session, event: Event, customer: Customer, text: str, now: datetime, settings: DRSettings
-) -> SmsOutbox | None:
-    """Send an invitation and schedule the customer's planned reply.
-
-    Only customers that stay silent can have their invitation fail, so a failed delivery
-    never hides a planned reply. The reply arrives after the planned delay, but no later
-    than the reply deadline (reply_deadline_hour on the day before the event) when the
-    invitation went out before it.
+    The reply arrives after the planned delay, but no later than the reply deadline
+    (reply_deadline_hour on the day before the event) when the invitation went out before it.
     """
     plan = plan_for(session, customer, event, settings)
-    message = send_message(
-        session,
-        event=event,
-        kind="invitation",
-        text=text,
-        now=now,
-        settings=settings,
-        customer=customer,
-        may_fail=plan.reply_kind == "none",
-    )
-    if message is None or plan.reply_kind == "none":
-        return message
-
+    if plan.reply_kind == "none":
+        return
     received_at = now + timedelta(minutes=plan.reply_delay_minutes)
     deadline = datetime.combine(event.day - timedelta(days=1), datetime.min.time()) + timedelta(
         hours=settings.reply_deadline_hour
@@ -103,56 +48,97 @@ def send_invitation(
             parsed=parse_reply(plan.reply_text),
         )
     )
-    return message
+
+
+def simulate_send(session: Session, message: SmsOutbox, now: datetime, settings: DRSettings) -> None:
+    """Mark a queued message sent at `now` with its seeded delivery time and outcome.
+
+    An invitation also schedules the customer's planned reply. Only customers that stay
+    silent can have their invitation fail, so a failed delivery never hides a planned reply.
+    Reports to the responsible people never fail; other customer messages may.
+    """
+    customer = session.get(Customer, message.customer_id) if message.customer_id is not None else None
+    event = session.get(Event, message.event_id) if message.event_id is not None else None
+    may_fail = customer is not None and message.kind != "report"
+    if message.kind == "invitation" and customer is not None and event is not None:
+        may_fail = plan_for(session, customer, event, settings).reply_kind == "none"
+
+    rng = seeded_rng("sms", city_seed(session), message.event_id, message.kind, message.phone)
+    delay = int(rng.integers(1, settings.sms_delivery_max_minutes + 1))
+    failed = may_fail and rng.random() < settings.sms_failure_rate
+    message.status = "sent"
+    message.sent_at = now
+    message.deliver_at = now + timedelta(minutes=delay)
+    message.final_status = "failed" if failed else "delivered"
+    session.add(message)
+
+    if message.kind == "invitation" and customer is not None and event is not None:
+        _planned_reply(session, customer, event, now, settings)
 
 
 def _apply_reply(session: Session, reply: SmsInbox) -> None:
-    if reply.parsed == "optout":
+    if reply.parsed in ("optout", "optin"):
         customer = session.get(Customer, reply.customer_id)
-        customer.opted_out = True
+        customer.opted_out = reply.parsed == "optout"
         session.add(customer)
     reply.applied = True
     session.add(reply)
 
 
 def apply_due_messages(session: Session, now: datetime) -> None:
-    """Turn due outbox rows into delivery receipts and apply replies that have arrived."""
-    for message in session.exec(select(SmsOutbox).where(SmsOutbox.status == "sent", SmsOutbox.deliver_at <= now)).all():
+    """Turn due simulated outbox rows into delivery receipts and apply replies that have arrived.
+
+    Messages sent through a real gateway get their status from its delivery receipts instead.
+    """
+    due = select(SmsOutbox).where(SmsOutbox.gateway == "sim", SmsOutbox.status == "sent", SmsOutbox.deliver_at <= now)
+    for message in session.exec(due).all():
         message.status = message.final_status
         session.add(message)
     for reply in session.exec(select(SmsInbox).where(SmsInbox.applied == False, SmsInbox.received_at <= now)).all():  # noqa: E712
         _apply_reply(session, reply)
 
 
-def inject_reply(engine: Engine, user_id: str, text: str, at: datetime | None = None) -> SmsInbox:
-    """Record an inbound SMS from a customer at `at` (default: now).
+def receive_reply(
+    session: Session, customer: Customer, text: str, at: datetime, gateway_message_id: str | None = None
+) -> SmsInbox:
+    """Record an inbound SMS from a customer, received at `at` (simulator clock).
 
-    The reply belongs to the event of the customer's latest invitation or follow-up sent
-    by then (None if there is none). It takes effect at once when `at` is not in the future.
+    The text is stored as it came. A reply belongs to the event of the customer's latest
+    invitation or follow-up sent by then (None if there is none). START (re-subscribe) is a
+    subscription command, so it belongs to no event. The reply takes effect at once (an
+    opt-out or re-subscription changes the customer) when `at` is not in the future.
     """
-    with Session(engine) as session:
-        customer = session.exec(select(Customer).where(Customer.user_id == user_id)).first()
-        if customer is None:
-            raise UnknownCustomerError(user_id)
-        now = read_clock(session)
-        at = at or now
-
+    parsed = parse_reply(text)
+    event_id = None
+    if parsed != "optin":
         invitation = session.exec(
             select(SmsOutbox)
             .where(SmsOutbox.customer_id == customer.id, SmsOutbox.sent_at <= at)
             .where(SmsOutbox.kind.in_(["invitation", "followup"]))
             .order_by(SmsOutbox.sent_at.desc(), SmsOutbox.id.desc())
         ).first()
-        reply = SmsInbox(
-            customer_id=customer.id,
-            event_id=invitation.event_id if invitation else None,
-            text=text,
-            received_at=at,
-            parsed=parse_reply(text),
-        )
-        session.add(reply)
-        if at <= now:
-            _apply_reply(session, reply)
+        event_id = invitation.event_id if invitation else None
+    reply = SmsInbox(
+        customer_id=customer.id,
+        event_id=event_id,
+        text=text,
+        received_at=at,
+        parsed=parsed,
+        gateway_message_id=gateway_message_id,
+    )
+    session.add(reply)
+    if at <= read_clock(session):
+        _apply_reply(session, reply)
+    return reply
+
+
+def inject_reply(engine: Engine, user_id: str, text: str, at: datetime | None = None) -> SmsInbox:
+    """Record an inbound SMS from a customer at `at` (default: now); see receive_reply."""
+    with Session(engine) as session:
+        customer = session.exec(select(Customer).where(Customer.user_id == user_id)).first()
+        if customer is None:
+            raise UnknownCustomerError(user_id)
+        reply = receive_reply(session, customer, text, at or read_clock(session))
         session.commit()
         session.refresh(reply)
         return reply

@@ -1,7 +1,9 @@
 import datetime as dt
+from typing import get_args
 
 from agent.candidates import CANNED_REPLIES, build_candidates, enumerate_calls, find_mentions
 from agent.grounding import numbers_in
+from tools.contract import DecomposeMethod
 
 DISTRICTS = ["城南区", "城北区", "城东区", "城西区"]
 TODAY = dt.date(2026, 6, 23)
@@ -61,8 +63,8 @@ def test_candidates_hold_every_argument_combination():
     mentions = find_mentions(["城南和城北的40MW"], DISTRICTS, TODAY)
 
     calls = enumerate_calls("decompose_deficit", mentions)
-    # gap 1 x method 3 x date 3 x level 2 x district (None + 2)
-    assert len(calls) == 1 * 3 * 3 * 2 * 3
+    # gap 1 x every method x date 3 x level 2 x district (None + 2)
+    assert len(calls) == 1 * len(get_args(DecomposeMethod)) * 3 * 2 * 3
     assert len({text for _, text in calls}) == len(calls)
 
 
@@ -76,3 +78,10 @@ def test_candidate_set_includes_every_fixed_reply():
 def test_fixed_replies_contain_no_digits():
     for text in CANNED_REPLIES.values():
         assert numbers_in(text) == set(), text
+
+
+def test_negative_gap_keeps_its_sign():
+    mentions = find_mentions(["把-5MW缺口分解到各区域"], DISTRICTS, TODAY)
+
+    assert mentions.gaps_mw == [-5]
+

@@ -1,11 +1,16 @@
-"""The demo city's showcase figures, reached through call_tool with the stated clock moves."""
+"""The demo city's showcase figures, reached through call_tool with the stated clock moves.
 
+Every test runs on SQLite and on PostgreSQL (see tests/city_stores.py).
+"""
+
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from sim_grid import advance_clock, copy_city, create_city
+from sim_grid import advance_clock
+from tests.city_stores import CityStore, city_store  # noqa: F401  (fixture)
 from tools import ToolContext, call_tool
 
 NOTIFIED_ALL = datetime(2026, 6, 23, 9, 30)
@@ -21,16 +26,25 @@ def _call(ctx, name, **arguments):
     return result
 
 
-@pytest.fixture(scope="module")
-def templates(tmp_path_factory) -> dict[str, Path]:
-    """Demo city files at three moments of the story, built once per module."""
-    folder = tmp_path_factory.mktemp("demo")
-    fresh = folder / "fresh.db"
-    create_city(fresh).dispose()
+@dataclass
+class Moments:
+    """Demo city databases at three moments of the story, and the store that copies them."""
 
-    during = folder / "during.db"
-    engine = copy_city(fresh, during)
-    ctx = ToolContext(engine, output_dir=folder / "charts")
+    store: CityStore
+    locations: dict[str, str]
+
+    def __getitem__(self, moment: str) -> str:
+        return self.locations[moment]
+
+
+@pytest.fixture(scope="module")
+def templates(city_store) -> Moments:
+    """Demo cities at three moments of the story, built once per module and database."""
+    fresh = city_store.create("fresh")
+
+    engine = city_store.copy(fresh, "during")
+    during = city_store.location_of(engine)
+    ctx = ToolContext(engine, output_dir=city_store.folder / "charts")
     _call(ctx, "decompose_deficit", gap_mw=40, method="mean")
     advance_clock(engine, to=NOTIFIED_ALL)
     for district in DISTRICTS:
@@ -38,15 +52,15 @@ def templates(tmp_path_factory) -> dict[str, Path]:
     advance_clock(engine, to=DURING_EVENT)
     engine.dispose()
 
-    after = folder / "after.db"
-    engine = copy_city(during, after)
+    engine = city_store.copy(during, "after")
+    after = city_store.location_of(engine)
     advance_clock(engine, to=AFTER_EVENT)
     engine.dispose()
-    return {"fresh": fresh, "during": during, "after": after}
+    return Moments(city_store, {"fresh": fresh, "during": during, "after": after})
 
 
-def _context(templates, moment, tmp_path) -> ToolContext:
-    return ToolContext(copy_city(templates[moment], tmp_path / "city.db"), output_dir=tmp_path / "charts")
+def _context(templates: Moments, moment, tmp_path) -> ToolContext:
+    return ToolContext(templates.store.copy(templates[moment], "city"), output_dir=tmp_path / "charts")
 
 
 def test_deficit_warning_tomorrow(templates, tmp_path):

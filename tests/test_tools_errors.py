@@ -1,26 +1,27 @@
-"""User-level problems come back as Chinese errors and leave the database untouched."""
+"""User-level problems come back as Chinese errors and leave the database untouched.
 
-from pathlib import Path
+The tests that take a city run on SQLite and on PostgreSQL (see tests/city_stores.py).
+"""
 
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
-from sim_grid import copy_city, create_city
+from tests.city_stores import city_store  # noqa: F401  (fixture)
 from tools import TOOLS, ToolContext, call_tool
 from tools.contract import TOOL_ARGS
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("errors") / "fresh.db"
-    create_city(path).dispose()
-    return path
+def template(city_store) -> str:
+    return city_store.create("errors")
 
 
 @pytest.fixture
-def ctx(template, tmp_path) -> ToolContext:
-    return ToolContext(copy_city(template, tmp_path / "city.db"), output_dir=tmp_path / "charts")
+def ctx(city_store, template, tmp_path) -> ToolContext:
+    context = ToolContext(city_store.copy(template, "city"), output_dir=tmp_path / "charts")
+    yield context
+    context.engine.dispose()
 
 
 def _row_counts(ctx: ToolContext) -> dict[str, int]:

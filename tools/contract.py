@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # the simulator clock so that the model never does calendar arithmetic.
 DateRef = str
 
-DecomposeMethod = Literal["mean", "capacity", "equal"]
+DecomposeMethod = Literal["mean", "capacity", "equal", "history"]
 DecomposeLevel = Literal["district", "station"]
 
 
@@ -34,7 +34,7 @@ class DecomposeDeficitArgs(ToolArgs):
     """把负荷缺口(MW)按方法分解到各区域或某区域的供电所。"""
 
     gap_mw: float = Field(..., description="要分解的缺口，MW，必须为正")
-    method: DecomposeMethod = Field("mean", description="mean=平均值法, capacity=按签约容量, equal=平均分配")
+    method: DecomposeMethod = Field("mean", description="mean=平均值法, capacity=按签约容量, equal=平均分配, history=按历史响应")
     date: DateRef = Field("tomorrow", description="缺口所在日期")
     level: DecomposeLevel = Field("district", description="district=到区域, station=到供电所")
     district: str | None = Field(None, description="level=station 时要分解的区域")

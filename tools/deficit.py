@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from sim_grid.db import decode_curve
 from sim_grid.events import event_on
-from sim_grid.loads import baselines
-from sim_grid.models import Allocation, Customer, District, Event, Station, SystemForecast
+from sim_grid.decomposition import part_weights
+from sim_grid.models import Allocation, District, Event, Station, SystemForecast
 from sim_grid.rules import DeficitWindow, deficit_per_interval, find_deficit_window, largest_remainder_split
 from sim_grid.settings import DRSettings
 from tools.context import ToolContext
@@ -19,7 +19,7 @@ from tools.errors import ToolError
 from tools.lookup import all_districts, day_of, district_named
 from tools.text import day_label, interval_time, number, window_label
 
-METHOD_NAMES = {"mean": "平均值法", "capacity": "按签约容量", "equal": "平均分配"}
+METHOD_NAMES = {"mean": "平均值法", "capacity": "按签约容量", "equal": "平均分配", "history": "按历史响应"}
 
 
 def _forecast(session: Session, day: date) -> SystemForecast:
@@ -95,23 +95,12 @@ def _check_gap(session: Session, day: date, gap_mw: float, settings: DRSettings)
 
 
 def _weights(session: Session, level: str, ids: list[int], method: str, day: date, window: tuple[int, int], settings: DRSettings) -> list[float]:
-    if method == "equal":
-        return [1.0] * len(ids)
-    if method == "capacity":
-        column = Customer.district_id if level == "district" else Customer.station_id
-        rows = session.exec(
-            select(column, func.sum(Customer.declared_kw))
-            .where(Customer.contracted == True, Customer.opted_out == False, col(column).in_(ids))  # noqa: E712
-            .group_by(column)
-        ).all()
-        capacity = dict(rows)
-        return [float(capacity.get(i, 0.0)) for i in ids]
-    start, end = window
-    curves = baselines(session, level, ids, day, settings)
-    missing = [i for i in ids if i not in curves]
-    if missing:
+    weights = part_weights(session, level, ids, method, day, window, settings)
+    if method == "mean" and any(np.isnan(w) for w in weights):
         raise ToolError("缺少部分区域的历史负荷数据，无法使用平均值法，请改用 capacity 或 equal 方法。")
-    return [float(curves[i][start:end].mean()) for i in ids]
+    if method == "history" and sum(weights) <= 0:
+        raise ToolError("此前没有已结算的需求响应记录，无法按历史响应分解，请改用 mean、capacity 或 equal 方法。")
+    return weights
 
 
 def _upsert_event(session: Session, day: date, window: tuple[int, int], target_mw: float | None, settings: DRSettings) -> Event:
@@ -120,7 +109,8 @@ def _upsert_event(session: Session, day: date, window: tuple[int, int], target_m
         # NOTE: a station-level split that creates the event leaves its target at 0 MW
         # until a district-level split sets it.
         event = Event(day=day, start_interval=window[0], end_interval=window[1], target_mw=target_mw or 0.0,
-                      price_yuan_per_kwh=settings.default_price_yuan_per_kwh, status="planned")
+                      price_yuan_per_kwh=settings.default_price_yuan_per_kwh, status="planned",
+                      baseline_method=settings.default_baseline_method)
     elif event.status in ("running", "done"):
         raise ToolError(f"{day_label(day)}的需求响应已经开始或结束，不能再分解缺口。")
     elif target_mw is not None:

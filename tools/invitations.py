@@ -8,14 +8,17 @@ from sqlmodel import Session, col, select
 
 from sim_grid import read_clock
 from sim_grid.models import Customer, District, Event, SmsInbox, SmsOutbox
-from sim_grid.sms import send_invitation, send_message
+from sms_gateway import OutgoingSms
 from tools.context import ToolContext
 from tools.contract import GetSmsStatusArgs, SendDrNotificationArgs, SendFollowupNoticeArgs
 from tools.errors import ToolError
 from tools.lookup import day_of, district_allocation, district_named, event_of_day, optional_district
+from tools.sms_delivery import delivery_fields, delivery_notes, send_messages
 from tools.text import day_label, number, window_label
 
 STATUS_NAMES = {"delivered": "已送达", "sent": "发送中", "failed": "失败", "queued": "排队"}
+# Outbox statuses as get_sms_status counts them: a message the handset never got is a failure.
+STATUS_GROUPS = {"queued": "queued", "sent": "sent", "delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 
 
 def _invitable(session: Session, district: District) -> list[Customer]:
@@ -48,31 +51,41 @@ def send_dr_notification(args: SendDrNotificationArgs, ctx: ToolContext) -> dict
         now = read_clock(session)
         window = window_label(event.start_interval, event.end_interval, settings)
         customers = _invitable(session, district)
-        sent = 0
-        for customer in customers:
-            text = (
-                f"【需求响应邀约】{customer.name}您好：{day_label(day)}{window}开展需求响应，"
-                f"{district.name}目标削减{number(allocation.target_mw)}MW，补贴{number(event.price_yuan_per_kwh, 2)}元/kWh，"
-                f"您的约定响应量为{number(customer.declared_kw)}kW。回复1参与，回复2不参与，回复TD退订。"
+        messages = [
+            OutgoingSms(
+                kind="invitation",
+                text=(
+                    f"【需求响应邀约】{customer.name}您好：{day_label(day)}{window}开展需求响应，"
+                    f"{district.name}目标削减{number(allocation.target_mw)}MW，补贴{number(event.price_yuan_per_kwh, 2)}元/kWh，"
+                    f"您的约定响应量为{number(customer.declared_kw)}kW。回复1参与，回复2不参与，回复TD退订。"
+                ),
+                phone=customer.phone,
+                event_id=event.id,
+                customer_id=customer.id,
+                recipient_name=customer.name,
             )
-            if send_invitation(session, event, customer, text, now, settings) is not None:
-                sent += 1
+            for customer in customers
+        ]
+        report = send_messages(ctx, session, messages, now)
+        sent = report.count("sent")
         if event.status == "planned" and sent:
             event.status = "notified"
             session.add(event)
         session.commit()
 
-    already = len(customers) - sent
+    already = report.count("already_sent")
     details = f"（{window}，目标削减{number(allocation.target_mw)}MW，补贴{number(event.price_yuan_per_kwh, 2)}元/kWh）"
     if sent and not already:
         summary = f"已向{district.name}{sent}位签约用户发送{day_label(day)}需求响应邀约短信{details}，预计5分钟内送达。"
     elif sent:
         summary = f"已向{district.name}{sent}位签约用户补发邀约短信{details}，另有{already}位此前已发送，未重复发送。"
-    else:
+    elif already == len(customers):
         summary = f"{district.name}{already}位签约用户此前都已收到{day_label(day)}的邀约短信，本次未重复发送。"
+    else:
+        summary = f"本次未能向{district.name}签约用户发出新的邀约短信，此前已发送{already}位。"
     return {
         "ok": True,
-        "summary": summary + "是否查看短信发送状态？",
+        "summary": summary + delivery_notes(report, settings) + "是否查看短信发送状态？",
         "district": district.name,
         "date": day.isoformat(),
         "invited": len(customers),
@@ -81,6 +94,7 @@ def send_dr_notification(args: SendDrNotificationArgs, ctx: ToolContext) -> dict
         "window": window,
         "target_mw": allocation.target_mw,
         "price_yuan_per_kwh": event.price_yuan_per_kwh,
+        **delivery_fields(report),
     }
 
 
@@ -89,7 +103,7 @@ def invited_customers(session: Session, event: Event, district: District | None)
     query = (
         select(Customer)
         .join(SmsOutbox, SmsOutbox.customer_id == Customer.id)
-        .where(SmsOutbox.event_id == event.id, SmsOutbox.kind == "invitation")
+        .where(SmsOutbox.event_id == event.id, SmsOutbox.kind == "invitation", SmsOutbox.status != "queued")
     )
     if district is not None:
         query = query.where(Customer.district_id == district.id)
@@ -122,24 +136,35 @@ def send_followup_notice(args: SendFollowupNoticeArgs, ctx: ToolContext) -> dict
         replied = decisive_replies(session, event, now)
         silent = [c for c in invited if c.id not in replied and not c.opted_out]
         window = window_label(event.start_interval, event.end_interval, settings)
-        sent = 0
-        for customer in silent:
-            text = (
-                f"【需求响应提醒】{customer.name}您好：{day_label(day)}{window}的需求响应尚未收到您的回复，"
-                "回复1参与，回复2不参与，回复TD退订。"
+        messages = [
+            OutgoingSms(
+                kind="followup",
+                text=(
+                    f"【需求响应提醒】{customer.name}您好：{day_label(day)}{window}的需求响应尚未收到您的回复，"
+                    "回复1参与，回复2不参与，回复TD退订。"
+                ),
+                phone=customer.phone,
+                event_id=event.id,
+                customer_id=customer.id,
+                recipient_name=customer.name,
             )
-            if send_message(session, event=event, kind="followup", text=text, now=now, settings=settings, customer=customer):
-                sent += 1
-        session.commit()
+            for customer in silent
+        ]
+        report = send_messages(ctx, session, messages, now) if messages else None
+        sent = report.count("sent") if report else 0
+        already = report.count("already_sent") if report else 0
 
+    notes = delivery_notes(report, settings) if report else ""
     if sent:
-        summary = f"已向{district.name}{sent}位尚未回复的用户发送追加提醒短信。是否稍后再统计回复？"
-    elif silent:
+        summary = f"已向{district.name}{sent}位尚未回复的用户发送追加提醒短信。{notes}是否稍后再统计回复？"
+    elif silent and already == len(silent):
         summary = f"{district.name}{len(silent)}位未回复用户此前已收到追加提醒，本次未重复发送。是否稍后再统计回复？"
+    elif silent:
+        summary = f"本次未能向{district.name}{len(silent)}位未回复用户发出追加提醒。{notes}是否稍后再试？"
     else:
         summary = f"{district.name}已邀约的用户都已回复，无需追加提醒。是否统计用户回复？"
     return {"ok": True, "summary": summary, "district": district.name, "date": day.isoformat(),
-            "not_replied": len(silent), "sent": sent}
+            "not_replied": len(silent), "sent": sent, **(delivery_fields(report) if report else {})}
 
 
 def get_sms_status(args: GetSmsStatusArgs, ctx: ToolContext) -> dict:
@@ -154,6 +179,7 @@ def get_sms_status(args: GetSmsStatusArgs, ctx: ToolContext) -> dict:
         rows = session.exec(query).all()
 
     scope = district.name if district else "全市"
+    rows = [(kind, STATUS_GROUPS.get(status, status)) for kind, status in rows]
     by_status = Counter(status for _, status in rows)
     by_kind: dict[str, dict[str, int]] = {}
     for kind, status in rows:
@@ -164,7 +190,8 @@ def get_sms_status(args: GetSmsStatusArgs, ctx: ToolContext) -> dict:
     if not rows:
         summary = f"{scope}还没有发送{day_label(day)}需求响应的短信。"
     else:
-        parts = "，".join(f"{STATUS_NAMES[s]}{counts[s]}条" for s in ("delivered", "sent", "failed") if counts[s] or s != "failed")
+        shown = [s for s in ("delivered", "sent", "failed", "queued") if counts[s] or s in ("delivered", "sent")]
+        parts = "，".join(f"{STATUS_NAMES[s]}{counts[s]}条" for s in shown)
         summary = f"{scope}{day_label(day)}需求响应短信共{len(rows)}条：{parts}。是否统计用户回复？"
     return {"ok": True, "summary": summary, "district": district.name if district else None, "date": day.isoformat(),
             "total": len(rows), **counts, "by_kind": by_kind}

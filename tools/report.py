@@ -14,12 +14,13 @@ from sim_grid.events import event_end
 from sim_grid.loads import actual_curves, baselines
 from sim_grid.models import Event, Execution
 from sim_grid.settings import DRSettings
-from sim_grid.sms import send_message
+from sms_gateway import OutgoingSms
 from tools.charts import plot_load_chart
 from tools.context import ToolContext
 from tools.contract import GenerateEffectReportArgs, SendReportArgs
 from tools.errors import ToolError
 from tools.lookup import day_of, event_of_day
+from tools.sms_delivery import delivery_fields, delivery_notes, send_messages
 from tools.text import day_label, interval_time, number, percent, window_label
 
 PHONE_PATTERN = re.compile(r"^\+?\d{6,15}$")
@@ -155,19 +156,24 @@ def send_report(args: SendReportArgs, ctx: ToolContext) -> dict:
         recipients = _recipients(args.recipients, settings)
         now = read_clock(session)
         text = "【需求响应报告】" + report_text(figures)
-        sent = []
-        for name, phone in recipients:
-            message = send_message(session, event=event, kind="report", text=text, now=now, settings=settings,
-                                   phone=phone, recipient_name=name, may_fail=False)
-            if message is not None:
-                sent.append(name)
-        session.commit()
+        messages = [
+            OutgoingSms(kind="report", text=text, phone=phone, event_id=event.id, recipient_name=name)
+            for name, phone in recipients
+        ]
+        report = send_messages(ctx, session, messages, now)
+        sent = [name for (name, _), outcome in zip(recipients, report.outcomes) if outcome == "sent"]
+        already = report.count("already_sent")
 
     names = "、".join(name for name, _ in recipients)
     if len(sent) == len(recipients):
         summary = f"已把{day_label(day)}执行效果报告发送给{names}。"
-    elif sent:
+    elif sent and len(sent) + already == len(recipients):
         summary = f"已把{day_label(day)}执行效果报告发送给{'、'.join(sent)}，其余接收人此前已收到，未重复发送。"
-    else:
+    elif sent:
+        summary = f"已把{day_label(day)}执行效果报告发送给{'、'.join(sent)}。"
+    elif already == len(recipients):
         summary = f"{names}此前已收到{day_label(day)}执行效果报告，本次未重复发送。"
-    return {"ok": True, "summary": summary, "date": day.isoformat(), "recipients": names.split("、"), "sent": len(sent)}
+    else:
+        summary = f"本次未能发出{day_label(day)}执行效果报告。"
+    return {"ok": True, "summary": summary + delivery_notes(report, settings), "date": day.isoformat(),
+            "recipients": names.split("、"), "sent": len(sent), **delivery_fields(report)}

@@ -11,11 +11,12 @@ from sim_grid.events import event_end, live_progress
 from sim_grid.loads import intervals_elapsed
 from sim_grid.models import Customer, District, Event, Execution
 from sim_grid.settings import DRSettings
-from sim_grid.sms import send_message
+from sms_gateway import OutgoingSms
 from tools.context import ToolContext
 from tools.contract import ListUnderperformersArgs, SendSupervisionSmsArgs
 from tools.errors import ToolError
 from tools.lookup import day_of, event_of_day, optional_district
+from tools.sms_delivery import delivery_fields, delivery_notes, send_messages
 from tools.text import day_label, interval_time, number, percent
 
 SUMMARY_NAMES_SHOWN = 3
@@ -49,18 +50,20 @@ def send_supervision_sms(args: SendSupervisionSmsArgs, ctx: ToolContext) -> dict
         _require_started(event, now, settings)
 
         below = _live_underperformers(session, event, now, settings, district)
-        sent, users = 0, []
+        messages, users = [], []
         for p in below:
             gap_kw = max(p.current_kw - p.target_kw, 0.0)
             text = (
                 f"【需求响应监督】{p.customer.name}您好：您当前负荷{number(p.current_kw)}kW，"
                 f"目标负荷{number(p.target_kw)}kW，还差{number(gap_kw)}kW，达成率{percent(p.rate)}，请尽快削减用电。"
             )
-            message = send_message(session, event=event, kind="supervision", text=text, now=now, settings=settings, customer=p.customer)
-            sent += message is not None
+            messages.append(OutgoingSms(kind="supervision", text=text, phone=p.customer.phone, event_id=event.id,
+                                        customer_id=p.customer.id, recipient_name=p.customer.name))
             users.append({"user_id": p.customer.user_id, "current_kw": round(p.current_kw, 1),
                           "target_kw": round(p.target_kw, 1), "gap_kw": round(gap_kw, 1), "rate": round(p.rate, 4)})
-        session.commit()
+        report = send_messages(ctx, session, messages, now) if messages else None
+        sent = report.count("sent") if report else 0
+        already = report.count("already_sent") if report else 0
 
     time_label = f"{now:%H:%M}"
     scope = district.name if district else ""
@@ -70,12 +73,17 @@ def send_supervision_sms(args: SendSupervisionSmsArgs, ctx: ToolContext) -> dict
     summary = f"截至{time_label}，{scope}共有{len(below)}位参与用户未达标，"
     if sent == len(below):
         summary += "已逐一发送监督短信，告知当前负荷、目标负荷和差距。"
+    elif sent and sent + already == len(below):
+        summary += f"已向其中{sent}位发送监督短信，其余{already}位此前已发送，未重复发送。"
     elif sent:
-        summary += f"已向其中{sent}位发送监督短信，其余{len(below) - sent}位此前已发送，未重复发送。"
-    else:
+        summary += f"已向其中{sent}位发送监督短信，{already}位此前已发送。"
+    elif already == len(below):
         summary += "此前都已收到监督短信，本次未重复发送。"
-    return {"ok": True, "summary": summary + "是否查看未达标用户明细？", "date": day.isoformat(),
-            "underperformers": len(below), "sent": sent, "already_sent": len(below) - sent, "users": users}
+    else:
+        summary += f"本次未能发出监督短信，此前已发送{already}位。"
+    return {"ok": True, "summary": summary + delivery_notes(report, settings) + "是否查看未达标用户明细？",
+            "date": day.isoformat(), "underperformers": len(below), "sent": sent, "already_sent": already, "users": users,
+            **delivery_fields(report)}
 
 
 def list_underperformers(args: ListUnderperformersArgs, ctx: ToolContext) -> dict:

@@ -9,7 +9,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, select
 
 from sim_grid.behaviour import draw_plan
+from sim_grid.city.profiles import ar1_noise, customer_history
 from sim_grid.city.shapes import district_shape, sector_shape
+from sim_grid.city.weather import daily_max_temperature, interval_temperature
 from sim_grid.city.spec import CitySpec
 from sim_grid.db import encode_curve, seeded_rng
 from sim_grid.events import refresh_events
@@ -86,6 +88,14 @@ def generate_customer_history(build: CityBuild) -> None:
     """Fill build.curves (customers × days × intervals, kW) with ordinary-day loads."""
     rng = seeded_rng("customer-history", build.spec.seed)
     intervals = build.settings.intervals_per_day
+    if build.spec.realistic:
+        daily_max = daily_max_temperature(seeded_rng("weather", build.spec.seed), build.days)
+        temperature = interval_temperature(daily_max, intervals)
+        sectors = [c.sector for c in build.customer_specs]
+        level = np.array([c.window_kw for c in build.customer_specs])
+        build.curves = customer_history(rng, sectors, level, build.days, temperature)
+        return
+
     shapes = {s: sector_shape(s, intervals) for s in ("industrial", "commercial", "residential")}
     shape = np.stack([shapes[c.sector] for c in build.customer_specs])  # (n, intervals)
     level = np.array([c.window_kw for c in build.customer_specs])
@@ -156,13 +166,26 @@ def insert_grid_curves(build: CityBuild) -> dict[date, np.ndarray]:
     return city_total
 
 
+def forecast_error_ratio(rng: np.random.Generator, intervals: int, settings: DRSettings) -> np.ndarray:
+    """Return a relative day-ahead forecast error per interval: AR(1) with the configured SD."""
+    return ar1_noise(rng, (intervals,), settings.forecast_error_sd_ratio, settings.forecast_error_autocorrelation)
+
+
 def insert_forecasts(build: CityBuild, city_total: dict[date, np.ndarray]) -> None:
-    """Write forecasts for today and the event day; supply leaves the spec's gap on the event day."""
+    """Write forecasts for today and the event day; supply leaves the spec's gap on the event day.
+
+    In a realistic city the forecast misses the metered city total by a seeded error. The
+    supply is set against the forecast, so the deficit the dispatcher is warned of is still
+    the spec's gap, while the metered load turns out a little different.
+    """
     reserve = build.settings.reserve_margin_mw
     today = build.spec.clock_start.date()
     comfortable_gap = np.full(build.settings.intervals_per_day, -20.0)
+    rng = seeded_rng("forecast-error", build.spec.seed)
     for day, gap in ((today, comfortable_gap), (build.spec.event_day, build.spec.gap_mw)):
         forecast = city_total[day]
+        if build.spec.realistic:
+            forecast = forecast * (1.0 + forecast_error_ratio(rng, len(forecast), build.settings))
         supply = forecast + reserve - gap
         build.session.add(SystemForecast(day=day, forecast_mw=encode_curve(forecast), supply_mw=encode_curve(supply)))
 

@@ -66,7 +66,7 @@ def random_spec(seed: int) -> CitySpec:
         if is_normal_workday(d)
     ]
     clock_start = datetime.combine(event_day - timedelta(days=1), datetime.min.time()) + timedelta(hours=9)
-    return CitySpec(seed, clock_start, event_day, (start, end), gap_profile(start, end, peak_mw), past, districts)
+    return CitySpec(seed, clock_start, event_day, (start, end), gap_profile(start, end, peak_mw), past, districts, realistic=True)
 
 
 def build_random_city(session: Session, seed: int, settings: DRSettings) -> None:

@@ -46,6 +46,10 @@ class CitySpec:
     gap_mw: np.ndarray  # deficit per interval on event_day; positive exactly inside the window
     past_events: list[PastEventSpec]
     districts: list[DistrictSpec]
+    # True: weather-driven sector load curves (sim_grid.city.profiles) and a day-ahead forecast
+    # that misses the metered load by a seeded error. The demo city keeps its engineered
+    # curves and an exact forecast so that its figures stay fixed.
+    realistic: bool = False
 
 
 def gap_profile(start: int, end: int, peak_mw: float, intervals: int = 96) -> np.ndarray:

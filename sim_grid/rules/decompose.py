@@ -2,7 +2,9 @@
 
 Rule: each part is proportional to its weight. The mean method (平均值法) weighs a part by
 its mean load over the deficit window on the baseline days. The capacity method weighs it
-by its contracted declared kW, and the equal method gives equal weights. Parts are rounded to a step (0.1 MW) with the
+by its contracted declared kW, and the equal method gives equal weights. The history method
+weighs it by the response its customers delivered in earlier settled events. Parts are
+rounded to a step (0.1 MW for districts and stations, 0.1 kW for customers) with the
 largest-remainder (Hamilton) method, so they always sum exactly to the rounded total.
 """
 

@@ -1,0 +1,105 @@
+"""A small province-sized base: consistent grid curves, settled past events, tools that answer.
+
+Every test runs on SQLite and on PostgreSQL (see tests/city_stores.py).
+"""
+
+import numpy as np
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from sim_grid import create_province, open_city
+from sim_grid.db import decode_curve
+from sim_grid.models import Customer, District, Event, Execution, LoadCurve, Station
+from tests.city_stores import city_store  # noqa: F401  (fixture)
+from tools import ToolContext, call_tool
+
+CUSTOMERS = 300
+HISTORY_DAYS = 30
+
+
+@pytest.fixture(scope="module")
+def province(city_store) -> str:
+    location = city_store.empty("province")
+    create_province(location, seed=4, customers=CUSTOMERS, history_days=HISTORY_DAYS, progress=False).dispose()
+    return location
+
+
+@pytest.fixture(scope="module")
+def engine(province):
+    engine = open_city(province)
+    yield engine
+    engine.dispose()
+
+
+def test_province_sizes(engine):
+    with Session(engine) as session:
+        customers = session.exec(select(func.count()).select_from(Customer)).one()
+        customer_curves = session.exec(select(func.count()).select_from(LoadCurve).where(LoadCurve.customer_id != None)).one()  # noqa: E711
+        districts = session.exec(select(func.count()).select_from(District)).one()
+    assert customers == CUSTOMERS
+    assert customer_curves == CUSTOMERS * HISTORY_DAYS
+    assert districts >= 3
+
+
+def test_district_curve_is_sum_of_its_stations(engine):
+    with Session(engine) as session:
+        district = session.exec(select(District).order_by(District.id)).first()
+        day = session.exec(select(func.max(LoadCurve.day))).one()
+        district_mw = decode_curve(
+            session.exec(select(LoadCurve.values).where(LoadCurve.district_id == district.id, LoadCurve.day == day)).one()
+        )
+        station_blobs = session.exec(
+            select(LoadCurve.values)
+            .join(Station, Station.id == LoadCurve.station_id)
+            .where(Station.district_id == district.id, LoadCurve.day == day)
+        ).all()
+    np.testing.assert_allclose(district_mw, np.sum([decode_curve(b) for b in station_blobs], axis=0), rtol=1e-5)
+
+
+def test_station_curve_covers_its_customers(engine):
+    with Session(engine) as session:
+        station = session.exec(select(Station).order_by(Station.id)).first()
+        day = session.exec(select(func.max(LoadCurve.day))).one()
+        station_mw = decode_curve(
+            session.exec(select(LoadCurve.values).where(LoadCurve.station_id == station.id, LoadCurve.day == day)).one()
+        )
+        customer_blobs = session.exec(
+            select(LoadCurve.values)
+            .join(Customer, Customer.id == LoadCurve.customer_id)
+            .where(Customer.station_id == station.id, LoadCurve.day == day)
+        ).all()
+    customers_mw = np.sum([decode_curve(b) for b in customer_blobs], axis=0) / 1000
+    assert (station_mw > customers_mw).all()  # plus the load outside the programme
+
+
+def test_past_events_are_settled(engine):
+    with Session(engine) as session:
+        done = session.exec(select(func.count()).select_from(Event).where(Event.status == "done")).one()
+        executions = session.exec(select(func.count()).select_from(Execution)).one()
+    assert done >= 1
+    assert executions > 0
+
+
+def test_tools_answer_on_province(engine, tmp_path):
+    ctx = ToolContext(engine, output_dir=tmp_path)
+    warning = call_tool("get_deficit_warning", {"date": "tomorrow"}, ctx)
+    assert warning["ok"] and warning["has_deficit"]
+
+    with Session(engine) as session:
+        user_id = session.exec(select(Customer.user_id).join(Execution, Execution.customer_id == Customer.id)).first()
+    execution = call_tool("get_user_execution", {"user_id": user_id}, ctx)
+    assert execution["ok"] and execution["participated"]
+
+    curve = call_tool("get_load_curve", {"user_id": user_id, "date": "yesterday"}, ctx)
+    assert curve["ok"] and curve["known_intervals"] == 96
+
+
+def test_province_refuses_to_overwrite(province):
+    with pytest.raises(FileExistsError):
+        create_province(province, customers=CUSTOMERS, history_days=HISTORY_DAYS, progress=False)
+
+
+def test_province_rejects_tiny_sizes(tmp_path):
+    with pytest.raises(ValueError, match="at least 100 customers"):
+        create_province(tmp_path / "tiny.db", customers=10, progress=False)
