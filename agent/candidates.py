@@ -62,14 +62,17 @@ def _number(text: str) -> float | int:
     return int(value) if value.is_integer() else value
 
 
-def find_mentions(texts: list[str], known_districts: list[str], today: dt.date) -> Mentions:
+def find_mentions(texts: list[str], known_districts: list[str], today: dt.date, date_texts: list[str] | None = None) -> Mentions:
     """Collect the entities that tool arguments may use from ``texts`` (oldest first).
 
     ``known_districts`` are full names ("城南区"); a mention of the short form ("城南") counts.
     Unknown "X区" spans are kept as written so that the tool can answer that it does not know
-    them instead of the model guessing a different district.
+    them instead of the model guessing a different district. Explicit dates come only from
+    ``date_texts`` when given (the dispatcher's own messages): a reply that names the event day
+    must not turn "明天" in the next request into a different date.
     """
     mentions = Mentions()
+    date_sources = texts if date_texts is None else date_texts
     for text in texts:
         found: list[tuple[int, str]] = []
         for name in known_districts:
@@ -94,6 +97,7 @@ def find_mentions(texts: list[str], known_districts: list[str], today: dt.date) 
         for match in _MW_PATTERN.finditer(text):
             _append_unique(mentions.gaps_mw, _number(match.group(1)))
 
+    for text in date_sources:
         for match in _ISO_PATTERN.finditer(text):
             _append_unique(mentions.iso_dates, _iso(int(match.group(1)), int(match.group(2)), int(match.group(3))))
         for match in _MONTH_DAY_PATTERN.finditer(text):

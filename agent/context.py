@@ -62,3 +62,8 @@ def model_view(messages: list[Any], history_turns: int = HISTORY_TURNS) -> list[
 def conversation_texts(messages: list[Any]) -> list[str]:
     """Return the plain texts of a model view, oldest first, for entity extraction."""
     return [_content(message) for message in messages if _role(message) in ("user", "assistant") and _content(message)]
+
+
+def user_texts(messages: list[Any]) -> list[str]:
+    """Return the dispatcher's texts of a model view, oldest first."""
+    return [_content(message) for message in messages if _role(message) == "user" and _content(message)]

@@ -1,6 +1,9 @@
 """The agent loop as a LangGraph graph: model node, tool node, reply node.
 
-    START -> model --(tool call)--> tools --(summary mode)--> respond -> END
+    START -> screen --(dangerous, greeting, off-topic: fixed reply)--> END
+               |
+               v
+             model --(tool call)--> tools --(summary mode)--> respond -> END
                |  ^                   |
                |  +---(model mode)----+          (the model writes the reply itself)
                +--(text)--> finalize -> END     (grounding check on any written reply)
@@ -26,6 +29,8 @@ from agent.grounding import is_grounded
 from pydantic import ValidationError
 
 from agent.approval import approval_request, record_decision
+from agent.candidates import CANNED_REPLIES
+from agent.guard import Screen, screen_message
 from tools import TOOLS, ToolContext, call_tool
 from tools.contract import SIDE_EFFECT_TOOLS, TOOL_ARGS
 from tools.preview import PreviewUnavailable, preview_side_effect
@@ -110,6 +115,18 @@ def build_graph(
         record_decision(ctx, actor, thread_id, request_text, call, preview, "approved" if approved else "rejected", result)
         return result
 
+    def screen(state: AgentState) -> dict:
+        """Answer dangerous and off-topic messages by rule, before any model sees them."""
+        message = state["messages"][-1]
+        verdict = screen_message(message.content if isinstance(message.content, str) else "")
+        reply_kind = {Screen.DANGEROUS: "refuse_dangerous", Screen.GREETING: "greeting", Screen.OFF_TOPIC: "out_of_domain"}.get(verdict)
+        if reply_kind is None:
+            return {}
+        return {"messages": [AIMessage(content=CANNED_REPLIES[reply_kind], response_metadata={"screened": verdict.value})]}
+
+    def after_screen(state: AgentState) -> str:
+        return "model" if isinstance(state["messages"][-1], HumanMessage) else END
+
     def model(state: AgentState) -> dict:
         reply = bound_model.invoke(state["messages"])
         return {"messages": [reply]}
@@ -192,12 +209,14 @@ def build_graph(
         return {"messages": [AIMessage(content=text)], "tool_errors": 0}
 
     graph = StateGraph(AgentState)
+    graph.add_node("screen", screen)
     graph.add_node("model", model)
     graph.add_node("tools", tools)
     graph.add_node("respond", respond)
     graph.add_node("finalize", finalize)
     graph.add_node("give_up", give_up)
-    graph.add_edge(START, "model")
+    graph.add_edge(START, "screen")
+    graph.add_conditional_edges("screen", after_screen, {"model": "model", END: END})
     graph.add_conditional_edges("model", after_model, {"tools": "tools", "finalize": "finalize"})
     graph.add_conditional_edges("tools", after_tools, {"respond": "respond", "model": "model", "give_up": "give_up"})
     graph.add_edge("respond", END)

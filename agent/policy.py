@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.candidates import Candidate, build_candidates, find_mentions
-from agent.context import conversation_texts, model_view
+from agent.context import conversation_texts, model_view, user_texts
 from agent.decoding import TrieDecoder
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class LocalPolicy:
         """Choose the output for the newest user message in ``messages``."""
         started = time.perf_counter()
         view = model_view(messages)
-        mentions = find_mentions(conversation_texts(view), known_districts, today)
+        mentions = find_mentions(conversation_texts(view), known_districts, today, user_texts(view))
         candidates = build_candidates(mentions, tools)
         with self._lock:
             prompt = self.prompt_ids(view)

@@ -18,6 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
+from agent.guard import Screen, screen_message
+from tools.contract import TOOL_ARGS
 from finetune.traces import load_split
 
 
@@ -33,25 +35,40 @@ def _target(sample: dict) -> tuple[str | None, dict | None, str | None]:
 IRRELEVANT_KINDS = {"out_of_domain", "refuse_dangerous", "greeting"}
 
 
-def evaluate_samples(policy, samples: list[dict], progress=None) -> dict:
-    """Score ``policy`` on ``samples``; return metrics and per-sample rows."""
+_SCREEN_REPLY = {Screen.DANGEROUS: "refuse_dangerous", Screen.GREETING: "greeting", Screen.OFF_TOPIC: "out_of_domain"}
+
+
+def evaluate_samples(policy, samples: list[dict], progress=None, use_guard: bool = True) -> dict:
+    """Score ``policy`` on ``samples``; return metrics and per-sample rows.
+
+    With ``use_guard`` the rule-based screen runs first, as in the agent; the model-only
+    figures are reported beside it under ``model_only``.
+    """
     rows = []
+    model_only_right = []
     for sample in samples:
         tool, arguments, kind = _target(sample)
         meta = sample["meta"]
+        message = sample["messages"][-2]["content"]
         decision = policy.decide(sample["messages"][:-1], meta["districts"], dt.date.fromisoformat(meta["today"]))
-        chosen = decision.candidate
-        tool_right = (chosen.tool == tool) if tool else (chosen.tool is None and chosen.reply_kind == kind)
-        args_right = tool_right and (tool is None or chosen.arguments == arguments)
+        chosen_tool, chosen_arguments, chosen_kind = decision.candidate.tool, decision.candidate.arguments, decision.candidate.reply_kind
+        model_only_right.append((chosen_tool == tool and chosen_arguments == arguments) if tool else (chosen_tool is None and chosen_kind == kind))
+        screened = _SCREEN_REPLY.get(screen_message(message)) if use_guard else None
+        if screened:
+            chosen_tool, chosen_arguments, chosen_kind = None, None, screened
+
+        tool_right = (chosen_tool == tool) if tool else (chosen_tool is None and chosen_kind == kind)
+        args_right = tool_right and (tool is None or chosen_arguments == arguments)
         rows.append(
             {
                 "kind": meta["kind"],
                 "shape": meta["shape"],
-                "input": sample["messages"][-2]["content"],
+                "input": message,
                 "expected": tool or kind,
                 "expected_arguments": arguments,
-                "chosen": chosen.tool or chosen.reply_kind,
-                "chosen_arguments": chosen.arguments,
+                "chosen": chosen_tool or chosen_kind,
+                "chosen_arguments": chosen_arguments,
+                "screened": bool(screened),
                 "tool_right": tool_right,
                 "arguments_right": args_right,
                 "seconds": decision.seconds,
@@ -77,9 +94,11 @@ def evaluate_samples(policy, samples: list[dict], progress=None) -> dict:
         "decision_right": share(rows, "tool_right"),
         "tool_right": share(tool_rows, "tool_right"),
         "arguments_right": share(tool_rows, "arguments_right"),
-        "irrelevance_right": round(sum(row["chosen"] in IRRELEVANT_KINDS for row in irrelevant) / len(irrelevant), 4) if irrelevant else None,
+        "irrelevance_right": round(sum(row["chosen"] not in TOOL_ARGS for row in irrelevant) / len(irrelevant), 4) if irrelevant else None,
         "followup_right": share([row for row in rows if row["shape"] == "followup"], "arguments_right"),
         "p50_decision_seconds": round(statistics.median(seconds), 3) if seconds else None,
+        "model_only_decision_right": round(sum(model_only_right) / len(model_only_right), 4) if model_only_right else None,
+        "guard": use_guard,
         "per_kind": per_kind,
     }
     return {"metrics": metrics, "rows": rows}

@@ -17,8 +17,8 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from agent.candidates import CANNED_REPLIES, build_candidates, find_mentions, nearest_month_day
-from agent.context import conversation_texts
+from agent.candidates import CANNED_REPLIES, build_candidates, find_mentions
+from agent.context import conversation_texts, user_texts
 from agent.template import canonical_arguments
 from finetune.phrasings import (
     AFFIRMATIONS,
@@ -44,7 +44,7 @@ class TraceConfig:
 
     seed: int = 7
     single_per_tool: int = 100  # single-turn samples per tool, training split
-    canned_per_kind: int = 25  # samples per fixed-reply kind, training split
+    canned_per_kind: int = 60  # samples per fixed-reply kind, training split
     followups: int = 400  # follow-up samples, training split
     test_per_tool: int = 12
     test_canned_per_kind: int = 6
@@ -64,7 +64,7 @@ class _Sampler:
 
     def district(self, allow_unknown: bool = True) -> tuple[str, str]:
         """Return (mention as written, argument value)."""
-        if allow_unknown and self.rng.random() < 0.08:
+        if allow_unknown and self.rng.random() < 0.15:
             # Unknown names are detected as "XX区" spans, so only three-character names qualify.
             unknown = self.rng.choice([name for name in DISTRICT_POOL if name not in self.districts and len(name) == 3])
             return unknown, unknown
@@ -183,7 +183,7 @@ def _fake_summary(tool: str, arguments: dict, sampler: _Sampler) -> str:
 
 
 # previous tool -> (next tool on an affirmation, how its arguments follow from the previous call)
-def _followup_target(prev_tool: str, prev_args: dict, prev_reply: str, today: dt.date) -> tuple[str, dict] | None:
+def _followup_target(prev_tool: str, prev_args: dict, prev_reply: str) -> tuple[str, dict] | None:
     date = prev_args.get("date")
     district = prev_args.get("district")
     if prev_tool == "get_deficit_warning":
@@ -195,10 +195,8 @@ def _followup_target(prev_tool: str, prev_args: dict, prev_reply: str, today: dt
     if prev_tool == "count_replies" and district:
         return "send_followup_notice", {"district": district, "date": date}
     if prev_tool == "get_user_execution":
-        # The reply names the event day as "M月D日"; the curve of that day is the one to show.
-        month, day = prev_reply.split("在")[1].split("日的事件")[0].split("月")
-        iso = nearest_month_day(today, int(month), int(day))
-        return "get_load_curve", {"user_id": prev_args["user_id"], "district": None, "date": iso}
+        # Dates come only from the dispatcher's words, so the curve is of the day they named.
+        return "get_load_curve", {"user_id": prev_args["user_id"], "district": None, "date": date or "today"}
     if prev_tool == "send_supervision_sms":
         return "list_underperformers", {"date": date, "district": district}
     if prev_tool == "generate_effect_report":
@@ -268,7 +266,7 @@ def make_followup(sampler: _Sampler, split: str) -> dict:
         target = _tool_message(prev_tool, arguments)
         kind = prev_tool
     else:
-        next_tool, arguments = _followup_target(prev_tool, prev_args, reply, sampler.today)
+        next_tool, arguments = _followup_target(prev_tool, prev_args, reply)
         message = rng.choice(AFFIRMATIONS[split])
         target = _tool_message(next_tool, arguments)
         kind = next_tool
@@ -317,7 +315,8 @@ def check_target_admissible(sample: dict) -> None:
 
     messages = sample["messages"]
     meta = sample["meta"]
-    mentions = find_mentions(conversation_texts(messages[:-1]), meta["districts"], dt.date.fromisoformat(meta["today"]))
+    context = messages[:-1]
+    mentions = find_mentions(conversation_texts(context), meta["districts"], dt.date.fromisoformat(meta["today"]), user_texts(context))
     texts = {candidate.text for candidate in build_candidates(mentions)}
     target = messages[-1]
     if target.get("tool_calls"):

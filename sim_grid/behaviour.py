@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 
 import numpy as np
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from sim_grid.clock import city_seed
@@ -89,9 +91,18 @@ def draw_plan(seed: int, customer: Customer, event: Event, settings: DRSettings)
     )
 
 
+_PLAN_CACHE = "response_plans"
+
+
 def _plan_cache(session: Session) -> dict[tuple[int, date], ResponsePlan]:
     """Return the session's plans by (customer id, day), so each is read or drawn once per session."""
-    return session.info.setdefault("response_plans", {})
+    return session.info.setdefault(_PLAN_CACHE, {})
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _forget_plans(session: OrmSession) -> None:
+    """Drop cached plans on rollback: plans drawn in the rolled-back transaction were never stored."""
+    session.info.pop(_PLAN_CACHE, None)
 
 
 def plan_for(session: Session, customer: Customer, event: Event, settings: DRSettings) -> ResponsePlan:

@@ -32,7 +32,10 @@ def read_clock(engine_or_session: Engine | Session) -> datetime:
 
 
 def city_seed(session: Session) -> int:
-    return session.get(SimClock, 1).seed
+    """Return the city's seed, read once per session (it never changes) to spare a query per use."""
+    if "city_seed" not in session.info:
+        session.info["city_seed"] = session.get(SimClock, 1).seed
+    return session.info["city_seed"]
 
 
 def resolve_date(engine_or_session: Engine | Session, reference: str | date) -> date:

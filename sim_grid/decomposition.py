@@ -1,6 +1,6 @@
 """Weights of the decomposition methods, and the split of a target from districts down to customers.
 
-sim_grid.rules.decompose states the rule; this module reads the weights from the database.
+sim_grid.rules.decompose states the rule, and this module reads the weights from the database.
 Only contracted customers that have not opted out count for capacity, history and the
 customer-level split.
 """
@@ -61,7 +61,7 @@ def history_weights(session: Session, level: str, ids: list[int], day: date) -> 
 def mean_weights(
     session: Session, level: str, ids: list[int], day: date, window: tuple[int, int], settings: DRSettings
 ) -> list[float]:
-    """Return each part's mean baseline load over `window`; NaN for a part without load history."""
+    """Return each part's mean baseline load over `window`. A part without load history gets NaN."""
     start, end = window
     matrix = baseline_matrix(session, level, ids, day, settings, window=window)[:, start:end]
     return [float(v) for v in matrix.mean(axis=1)]
@@ -97,7 +97,7 @@ class TargetPart:
 
 
 def _split(weights: list[float], total: float, step: float) -> list[float]:
-    """Split by weights; NaN weights count as zero, and all-zero weights split equally."""
+    """Split by weights. NaN weights count as zero, and all-zero weights split equally."""
     if not weights:
         return []
     weights = [0.0 if np.isnan(w) else w for w in weights]
@@ -122,6 +122,9 @@ def decompose_targets(
     customer_step_kw; at every level the parts sum exactly to their parent. Parts without
     data for the method (no load history for mean) get zero weight, and a group whose
     weights are all zero is split equally. Returns the district nodes.
+
+    NOTE: nothing stores the customer targets yet; invitations and supervision still use
+    each customer's declared kW as its target.
     """
     districts = list(session.exec(select(District).order_by(District.id)).all())
     stations = list(session.exec(select(Station).order_by(Station.id)).all())

@@ -10,7 +10,8 @@ from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from sim_grid.loads import actual_matrix, baseline_matrix, interval_start, intervals_elapsed
-from sim_grid.models import Customer, Event, Execution
+from sim_grid.db import decode_total, encode_total
+from sim_grid.models import Customer, Event, EventLoadTotal, Execution
 from sim_grid.responses import id_chunks, participants
 from sim_grid.rules import direction_sign, settle_executions
 from sim_grid.settings import DRSettings
@@ -63,14 +64,22 @@ def settle_event(session: Session, event: Event, now: datetime, settings: DRSett
     ids = sorted(participants(session, event, now, settings))
     declared = _declared_kw(session, ids)
     window = slice(event.start_interval, event.end_interval)
-    base = baseline_matrix(session, "customer", ids, event.day, settings, now=end)[:, window]
-    actual = actual_matrix(session, "customer", ids, event.day, end, settings)[:, window]
+    base_day = baseline_matrix(session, "customer", ids, event.day, settings, now=end)
+    actual_day = actual_matrix(session, "customer", ids, event.day, end, settings)
+    base, actual = base_day[:, window], actual_day[:, window]
     complete = ~(np.isnan(base).any(axis=1) | np.isnan(actual).any(axis=1))
-    kept = [customer_id for customer_id, ok in zip(ids, complete) if ok]
-    if not kept:
+    settled_ids = [customer_id for customer_id, ok in zip(ids, complete) if ok]
+    if not settled_ids:
         return 0
+    session.add(
+        EventLoadTotal(
+            event_id=event.id,
+            baseline_mw=encode_total(base_day[complete].sum(axis=0) / 1000),
+            actual_mw=encode_total(actual_day[complete].sum(axis=0) / 1000),
+        )
+    )
 
-    declared_kw = np.array([declared[customer_id] for customer_id in kept])
+    declared_kw = np.array([declared[customer_id] for customer_id in settled_ids])
     result = settle_executions(
         base[complete], actual[complete], declared_kw, event_hours(event, settings), event.price_yuan_per_kwh,
         settings, event.direction,
@@ -88,10 +97,23 @@ def settle_event(session: Session, event: Event, now: datetime, settings: DRSett
             "subsidy_yuan": float(result.subsidy_yuan[i]),
             "penalty_yuan": float(result.penalty_yuan[i]),
         }
-        for i, customer_id in enumerate(kept)
+        for i, customer_id in enumerate(settled_ids)
     ]
     session.execute(insert(Execution), rows)
     return len(rows)
+
+
+def settled_totals(session: Session, event: Event, settings: DRSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Return the settled participants' summed baseline and actual load, MW per interval.
+
+    These are the totals stored at settlement. An event settled without participants, or not
+    settled yet, gets zeros.
+    """
+    stored = session.exec(select(EventLoadTotal).where(EventLoadTotal.event_id == event.id)).first()
+    if stored is None:
+        zeros = np.zeros(settings.intervals_per_day)
+        return zeros, zeros.copy()
+    return decode_total(stored.baseline_mw), decode_total(stored.actual_mw)
 
 
 @dataclass(frozen=True)

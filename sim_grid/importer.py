@@ -10,7 +10,7 @@ without a BOM) or GB18030, the encoding of Excel exports on Chinese Windows. A d
 named in full (城南区) or short (城南) and must exist; the station must exist in it.
 
 Every row is checked. A bad row is left out and reported with its line number (the header is
-line 1) and the reasons in Chinese; every good row is kept. All rows are written in one
+line 1) and the reasons in Chinese. Every good row is kept. All rows are written in one
 transaction, so a database failure leaves nothing half-written.
 """
 
@@ -59,7 +59,7 @@ class RowProblem:
 
 @dataclass
 class ImportReport:
-    """What an import stored and which rows it rejected."""
+    """The outcome of an import: counts of stored rows and the rejected rows."""
 
     customers_added: int = 0
     curves_added: int = 0

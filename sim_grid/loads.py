@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from sim_grid.clock import read_clock
 from sim_grid.db import CURVE_DTYPE
 from sim_grid.models import Customer, Event, LoadCurve
-from sim_grid.responses import event_responses, id_chunks, participants  # noqa: F401  (participants is re-exported)
+from sim_grid.responses import event_responses, id_chunks
 from sim_grid.rules import adjustment_period, baseline_rule, day_of_adjustment_ratio, highest_days_mean, select_baseline_days
 from sim_grid.settings import DRSettings
 
@@ -45,7 +45,7 @@ def interval_start(day: date, interval: int, settings: DRSettings) -> datetime:
 
 
 def curve_matrix(session: Session, level: str, ids: Sequence[int], days: Sequence[date], settings: DRSettings) -> np.ndarray:
-    """Return stored curves with shape (len(ids), len(days), intervals); NaN where no row exists."""
+    """Return stored curves with shape (len(ids), len(days), intervals), NaN where no row exists."""
     matrix = np.full((len(ids), len(days), settings.intervals_per_day), np.nan)
     if not ids or not days:
         return matrix
@@ -156,22 +156,18 @@ def _actual_with_presence(
     """Return the actual curves and, per row, whether a curve is stored for that owner and day."""
     matrix = curve_matrix(session, level, ids, [day], settings)[:, 0, :]
     stored = ~np.isnan(matrix).all(axis=1)
-    responses = event_responses(session, day, now, settings)
-    if responses and len(ids):
-        row_of = {owner: i for i, owner in enumerate(ids)}
-        if level == "customer":
-            for customer_id, response in responses.items():
-                if customer_id in row_of:
-                    matrix[row_of[customer_id]] -= response
-        else:
-            owner_column = Customer.station_id if level == "station" else Customer.district_id
-            owners = {}
-            for chunk in id_chunks(sorted(responses)):
-                owners.update(dict(session.exec(select(Customer.id, owner_column).where(col(Customer.id).in_(chunk))).all()))
-            for customer_id, response in responses.items():
-                owner = owners.get(customer_id)
-                if owner in row_of:
-                    matrix[row_of[owner]] -= response / 1000.0  # kW to MW
+    row_of = {owner: i for i, owner in enumerate(ids)}
+    if level == "customer":
+        for customer_id, response in event_responses(session, day, now, settings, among=ids).items():
+            matrix[row_of[customer_id]] -= response
+    elif len(ids):
+        # Station and district curves lose the responses of their own customers only.
+        owner_column = Customer.station_id if level == "station" else Customer.district_id
+        owner_of = {}
+        for chunk in id_chunks(list(ids)):
+            owner_of.update(dict(session.exec(select(Customer.id, owner_column).where(col(owner_column).in_(chunk))).all()))
+        for customer_id, response in event_responses(session, day, now, settings, among=owner_of).items():
+            matrix[row_of[owner_of[customer_id]]] -= response / 1000.0  # kW to MW
 
     known = intervals_elapsed(day, now, settings)
     matrix[:, known:] = np.nan

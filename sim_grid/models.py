@@ -209,3 +209,18 @@ class Execution(SQLModel, table=True):
     qualified: bool
     subsidy_yuan: float
     penalty_yuan: float = 0.0
+
+
+class EventLoadTotal(SQLModel, table=True):
+    """Settled participants' summed baseline and actual load of one event, MW per interval.
+
+    Written at settlement, so that the effect report reads one row instead of every
+    participant's curves. The arrays are little-endian float64 (TOTAL_DTYPE in sim_grid.db),
+    not float32 like load curves, so report figures match a sum over the curves exactly.
+    Intervals after the event's end are NaN in actual_mw.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", unique=True)
+    baseline_mw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    actual_mw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))

@@ -1,9 +1,9 @@
-"""Who takes part in an event and how much each participant changes its load, interval by interval."""
+"""Participants of an event and each participant's load change, interval by interval."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -79,14 +79,18 @@ def _first_supervision_deliveries(session: Session, event: Event, customer_ids: 
     return deliveries
 
 
-def delivered_responses(session: Session, event: Event, now: datetime, settings: DRSettings) -> dict[int, np.ndarray]:
+def delivered_responses(
+    session: Session, event: Event, now: datetime, settings: DRSettings, among: Collection[int] | None = None
+) -> dict[int, np.ndarray]:
     """Return each participant's load change (kW per interval, positive = lower load) as of `now`.
 
-    A participant whose plan reacts to supervision raises its response to supervised_response_kw
-    from the first interval that starts supervision_reaction_minutes after its first delivered
-    supervision SMS, to the end of the window.
+    among, when given, limits the result to those customer ids. A participant whose plan
+    reacts to supervision raises its response to supervised_response_kw from the first
+    interval that starts supervision_reaction_minutes after its first delivered supervision
+    SMS, to the end of the window.
     """
-    ids = sorted(participants(session, event, now, settings))
+    taking_part = participants(session, event, now, settings)
+    ids = sorted(taking_part if among is None else taking_part.intersection(among))
     responses: dict[int, np.ndarray] = {}
     reacting: dict[int, tuple[int, float]] = {}
     for chunk in id_chunks(ids):
@@ -119,9 +123,14 @@ def delivered_responses(session: Session, event: Event, now: datetime, settings:
     return responses
 
 
-def event_responses(session: Session, day: date, now: datetime, settings: DRSettings) -> dict[int, np.ndarray]:
-    """Return the load change of every participant of the event on `day` (none without an event)."""
+def event_responses(
+    session: Session, day: date, now: datetime, settings: DRSettings, among: Collection[int] | None = None
+) -> dict[int, np.ndarray]:
+    """Return the load change of the participants (among, when given) of the event on `day`.
+
+    Returns an empty dict when the day has no event.
+    """
     event = session.exec(select(Event).where(Event.day == day)).first()
     if event is None:
         return {}
-    return delivered_responses(session, event, now, settings)
+    return delivered_responses(session, event, now, settings, among)

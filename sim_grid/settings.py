@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-# Customer baseline methods an event can use; sim_grid.rules.baseline describes each one.
+# Customer baseline methods an event can use (sim_grid.rules.baseline describes each).
 BaselineMethod = Literal["recent", "high_5_of_10", "caiso_10_in_10", "pjm_high_4_of_5"]
-# peak: peak shaving (削峰), the load must fall below the baseline; valley: valley filling (填谷),
-# the load must rise above it.
+# In a peak-shaving event (削峰) the load must fall below the baseline. In a valley-filling
+# event (填谷) it must rise above it.
 EventDirection = Literal["peak", "valley"]
 
 

@@ -74,12 +74,8 @@ class CityStore:
     def close(self) -> None:
         for engine in self.engines:
             engine.dispose()  # a database with open sessions takes seconds longer to drop
-        import time, sys
         for location in self.created:
-            t = time.time()
             drop_postgres_database(location)
-            if time.time() - t > 1:
-                print("SLOWDROP", location[-30:], time.time() - t, file=sys.stderr)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -57,12 +57,12 @@ def test_rejected_send_writes_nothing(demo_db):
 
 def test_new_message_rejects_pending_send(demo_db):
     ctx = _prepared(demo_db)
-    script = [_call("send_dr_notification", {"district": "城南区"}), {"role": "assistant", "content": "您好。"}]
+    script = [_call("send_dr_notification", {"district": "城南区"}), {"role": "assistant", "content": "好的。"}]
     with ScriptedModelServer(script) as server:
         session = AgentSession(ctx, OpenAICompatibleChatModel(base_url=server.url), reply_mode="model")
         session.send("给城南区发通知")
 
-        session.send("你好")
+        session.send("统计一下回复")
 
     assert session.pending() == []
     assert _outbox_count(ctx) == 0

@@ -68,8 +68,8 @@ def _session(demo_db, url: str) -> AgentSession:
 
 
 def test_backend_sends_tool_schemas(demo_db):
-    with ScriptedModelServer([{"role": "assistant", "content": "您好。"}]) as server:
-        _session(demo_db, server.url).send("你好")
+    with ScriptedModelServer([{"role": "assistant", "content": "好的。"}]) as server:
+        _session(demo_db, server.url).send("统计回复")
 
     tools = server.requests[0]["tools"]
     assert {tool["function"]["name"] for tool in tools} >= {"get_deficit_warning", "count_replies"}
@@ -107,7 +107,7 @@ def test_malformed_calls_end_with_a_clear_message(demo_db):
 def test_unknown_tool_is_reported_to_the_model(demo_db):
     script = [_call("delete_all_customers", {}), {"role": "assistant", "content": "无法执行该操作。"}]
     with ScriptedModelServer(script) as server:
-        turn = _session(demo_db, server.url).send("删除所有用户")
+        turn = _session(demo_db, server.url).send("整理一下客户名单")
 
     assert turn.reply == "无法执行该操作。"
     error = json.loads(server.requests[1]["messages"][-1]["content"])
@@ -129,4 +129,13 @@ def test_unreachable_server_raises_backend_error(demo_db):
 
     session = _session(demo_db, "http://127.0.0.1:9/v1")
     with pytest.raises(BackendError):
-        session.send("你好")
+        session.send("统计回复")
+
+
+def test_dangerous_request_never_reaches_the_model(demo_db):
+    with ScriptedModelServer([_call("send_supervision_sms", {})]) as server:
+        turn = _session(demo_db, server.url).send("把城南区所有用户的电拉闸")
+
+    assert server.requests == []
+    assert turn.tool_calls == []
+    assert "不能执行" in turn.reply

@@ -21,7 +21,7 @@ WINDOW = (56, 72)  # 14:00-18:00
 
 
 def _days_with_window_levels(window_levels, outside=100.0):
-    """Curves (1 owner, days, 96): `outside` kW all day except the window, which holds each day's level."""
+    """Curves (1 owner, days, 96): `outside` kW all day except the window, set to each day's level."""
     curves = np.full((1, len(window_levels), 96), outside)
     for k, level in enumerate(window_levels):
         curves[0, k, WINDOW[0] : WINDOW[1]] = level
@@ -81,7 +81,7 @@ def test_high_days_are_ranked_by_window_not_whole_day():
 
 
 def test_high_days_tie_keeps_more_recent_days():
-    # All window levels tie at 100 kW; outside the window day k holds k kW (day 0 newest).
+    # All window levels tie at 100 kW, and outside the window day k draws k kW (day 0 newest).
     # Keeping 5 of 10 takes days 0-4, so the outside baseline is (0+1+2+3+4) / 5 = 2 kW.
     curves = np.full((1, 10, 96), 100.0)
     for k in range(10):
@@ -164,7 +164,7 @@ def test_selected_days_are_exactly_the_latest_normal_workdays(event_day, exclude
         assert day not in excluded
         assert _is_normal_workday(day), day  # no weekend, holiday or make-up workday
 
-    # Nothing newer was skipped: every normal, non-excluded day between holds a place.
+    # Nothing newer was skipped: every normal, non-excluded day in between was selected.
     walk = event_day - timedelta(days=1)
     while walk > days[-1]:
         if _is_normal_workday(walk) and walk not in excluded:

@@ -75,8 +75,8 @@ def test_event_baseline_method_high_5_of_10(city_store, demo, tmp_path):
         star = _star_id(session)
         baseline = baselines(session, "customer", [star], DEMO_EVENT_DAY, DRSettings())[star]
 
-        # By hand: the ten normal workdays before the event that are no earlier event days,
-        # ranked by mean 14:00-18:00 load; the five highest averaged interval by interval.
+        # By hand: take the ten normal workdays before the event that are no earlier event days
+        # and rank them by mean 14:00-18:00 load. The five highest are averaged per interval.
         pool = select_baseline_days(DEMO_EVENT_DAY, event_days_before(session, DEMO_EVENT_DAY), 10)
         curves = stored_curves(session, "customer", [star], pool)
     ranked = sorted(pool, key=lambda d: -curves[(star, d)][56:72].mean())

@@ -4,7 +4,6 @@ Every test runs on SQLite and on PostgreSQL (see tests/city_stores.py).
 """
 
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest

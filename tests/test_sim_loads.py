@@ -33,7 +33,7 @@ def test_diurnal_cycle_peaks_mid_afternoon():
     assert temperature.max() == pytest.approx(30.0, abs=0.1)
 
 
-def test_workday_afternoon_load_is_about_the_level_without_cooling():
+def test_mild_workday_afternoon_matches_level():
     # Below the 26 °C threshold there is no cooling, so the 14:00-18:00 workday mean is the
     # 100 kW level up to noise.
     curves = _history("commercial", WEEK[:5], [20.0] * 5)

@@ -1,4 +1,4 @@
-"""A small province-sized base: consistent grid curves, settled past events, tools that answer.
+"""A small province-sized base: consistent grid curves, settled past events, working tools.
 
 Every test runs on SQLite and on PostgreSQL (see tests/city_stores.py).
 """

@@ -82,7 +82,7 @@ def get_user_execution(args: GetUserExecutionArgs, ctx: ToolContext) -> dict:
             when = day_label(day)
             partial = False
         else:
-            progress = [p for p in live_progress(session, event, now, settings, customer.district_id) if p.customer.id == customer.id]
+            progress = live_progress(session, event, now, settings, customer_id=customer.id)
             if not progress:
                 summary = f"{label}未参与{day_label(day)}的需求响应，或该事件尚未开始。{tail}"
                 return {"ok": True, "summary": summary, "date": day.isoformat(), "participated": False, **common}

@@ -10,8 +10,7 @@ import numpy as np
 from sqlmodel import Session, select
 
 from sim_grid import read_clock
-from sim_grid.events import event_end
-from sim_grid.loads import actual_curves, baselines
+from sim_grid.events import event_end, settled_totals
 from sim_grid.models import Event, Execution
 from sim_grid.settings import DRSettings
 from sms_gateway import OutgoingSms
@@ -55,13 +54,14 @@ def _finished_event(session: Session, day: date, settings: DRSettings) -> Event:
 def report_figures(session: Session, day: date, settings: DRSettings) -> ReportFigures:
     """Aggregate a finished event: reductions are participants' baseline minus actual load."""
     event = _finished_event(session, day, settings)
-    executions = session.exec(select(Execution).where(Execution.event_id == event.id)).all()
+    # Columns rather than ORM objects: a province-sized event settles thousands of rows.
+    executions = session.exec(
+        select(Execution.customer_id, Execution.reduction_kw, Execution.qualified, Execution.subsidy_yuan).where(
+            Execution.event_id == event.id
+        )
+    ).all()
     ids = [e.customer_id for e in executions]
-    base = baselines(session, "customer", ids, day, settings)
-    actual = actual_curves(session, "customer", ids, day, read_clock(session), settings)
-    intervals = settings.intervals_per_day
-    baseline_total = np.sum([base[i] for i in ids if i in base], axis=0) / 1000 if ids else np.zeros(intervals)
-    actual_total = np.sum([actual[i] for i in ids if i in actual], axis=0) / 1000 if ids else np.zeros(intervals)
+    baseline_total, actual_total = settled_totals(session, event, settings)
 
     start, end = event.start_interval, event.end_interval
     reduction_per_interval = baseline_total[start:end] - actual_total[start:end]

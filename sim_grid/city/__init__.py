@@ -22,7 +22,8 @@ def create_city(
     """Create a city database and return its engine.
 
     seed None builds the demo city; any other seed builds a random city from that seed.
-    Raises FileExistsError when the SQLite file exists, unless overwrite is set.
+    Raises FileExistsError when the SQLite file exists or the database already holds a city,
+    unless overwrite is set.
     """
     settings = settings or DRSettings()
     engine = _empty_target(db_path_or_url, overwrite)
@@ -81,7 +82,11 @@ def _empty_target(db_path_or_url: str | Path, overwrite: bool) -> Engine:
 
 
 def open_city(db_path_or_url: str | Path) -> Engine:
-    """Return an engine for an existing city database."""
+    """Return an engine for an existing city database.
+
+    NOTE: there are no schema migrations. A database written before a table or column was
+    added fails when that part is read, and has to be built again.
+    """
     text = str(db_path_or_url)
     if "://" not in text and not Path(text).exists():
         raise FileNotFoundError(f"city database {text} not found")

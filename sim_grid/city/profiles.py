@@ -1,9 +1,9 @@
 """Customer load curves by sector: operating patterns, day types, cooling load and noise.
 
 load = level × (process shape of the day type + cooling) × day factor × interval noise, where
-- the process shape follows the customer's operating pattern: industrial one-shift, two-shift
-  or continuous plants; commercial offices or retail; residential homes with a morning and a
-  larger evening peak. Each customer's opening and closing hours are jittered;
+- the process shape follows the customer's operating pattern. Industrial customers are
+  one-shift, two-shift or continuous plants, commercial ones offices or retail, and residential
+  ones homes with a morning and a larger evening peak. Opening and closing hours are jittered;
 - a day is an off day when the State Council calendar has no work (weekends and holidays; a
   make-up working weekend counts as a workday). Plants and offices drop on off days, retail
   and homes rise;
@@ -77,8 +77,8 @@ def _home_shape(hours: np.ndarray, off_day: bool) -> np.ndarray:
 def process_shapes(rng: np.random.Generator, patterns: list[str], intervals: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return workday shapes, off-day shapes and occupancy, each (customers, intervals).
 
-    Workday shapes have a 14:00-18:00 mean of 1; off-day shapes are scaled by OFF_DAY_LEVEL.
-    Occupancy (0-1) says when cooling runs.
+    Workday shapes have a 14:00-18:00 mean of 1, and off-day shapes are scaled by OFF_DAY_LEVEL.
+    Occupancy (0-1) is the share of the cooling load that runs in each interval.
     """
     n = len(patterns)
     hours = (np.arange(intervals) + 0.5) * 24 / intervals

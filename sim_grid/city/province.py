@@ -1,7 +1,7 @@
 """Province-sized bases: tens of thousands of customers with weeks of 15-minute history.
 
-The base is written in chunks of customers with bulk inserts, so memory holds one chunk of
-curves at a time. Loads are the sector curves of sim_grid.city.profiles under one
+The base is written in chunks of customers with bulk inserts, so only one chunk of curves is
+in memory at a time. Loads are the sector curves of sim_grid.city.profiles under one
 temperature series. A station's curve is its customers' sum plus a background load of
 customers outside the programme, and a district's curve is the sum of its stations. Earlier
 events are replayed and settled, so histories, subsidies and the history decomposition have
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, select
@@ -200,6 +201,57 @@ def _replay_past_events(session: Session, seed: int, event_days: list[date], pea
             session.execute(insert(SmsInbox), replies)
 
 
+def _insert_customer_curves(
+    session: Session, seed: int, people: ProvinceCustomers, customer_ids: list[int], station_count: int,
+    days: list[date], temperature_c: np.ndarray, advance,
+) -> np.ndarray:
+    """Write every customer's curves chunk by chunk and return each station's programme load (MW).
+
+    advance(n) is called after each chunk of n customers.
+    """
+    customers = len(customer_ids)
+    programme_mw = np.zeros((station_count, len(days), temperature_c.shape[1]))
+    for first in range(0, customers, CHUNK_CUSTOMERS):
+        chunk = slice(first, min(first + CHUNK_CUSTOMERS, customers))
+        chunk_rng = seeded_rng("province-curves", seed, first)
+        curves = customer_history(chunk_rng, people.sectors[chunk], people.level_kw[chunk], days, temperature_c)
+        blobs = curves.astype("<f4")
+        rows = [
+            {"day": day, "customer_id": customer_ids[first + i], "values": blobs[i, j].tobytes()}
+            for i in range(blobs.shape[0])
+            for j, day in enumerate(days)
+        ]
+        session.execute(insert(LoadCurve), rows)
+        for station in np.unique(people.station_index[chunk]):
+            members = people.station_index[chunk] == station
+            programme_mw[station] += curves[members].sum(axis=0) / 1000.0  # kW to MW
+        advance(chunk.stop - chunk.start)
+    return programme_mw
+
+
+def _insert_grid_curves(
+    session: Session, seed: int, programme_mw: np.ndarray, stations: list[tuple[int, str]], station_ids: list[int],
+    district_ids: list[int], days: list[date], temperature_c: np.ndarray,
+) -> np.ndarray:
+    """Write station and district curves (MW) and return the district curves."""
+    station_mw = programme_mw + _background_mw(seeded_rng("province-background", seed), programme_mw, days, temperature_c)
+    district_mw = np.zeros((len(district_ids), len(days), temperature_c.shape[1]))
+    for index, (district, _) in enumerate(stations):
+        district_mw[district] += station_mw[index]
+    rows = [
+        {"day": day, "station_id": station_ids[s], "values": encode_curve(station_mw[s, j])}
+        for s in range(len(station_ids))
+        for j, day in enumerate(days)
+    ]
+    rows += [
+        {"day": day, "district_id": district_ids[d], "values": encode_curve(district_mw[d, j])}
+        for d in range(len(district_ids))
+        for j, day in enumerate(days)
+    ]
+    session.execute(insert(LoadCurve), rows)
+    return district_mw
+
+
 def build_province(
     session: Session, seed: int, customers: int, history_days: int, settings: DRSettings, progress: bool = True
 ) -> None:
@@ -208,49 +260,23 @@ def build_province(
     event_day = _pick_event_day(rng)
     clock = datetime.combine(event_day - timedelta(days=1), datetime.min.time()) + timedelta(hours=9)
     days = [event_day - timedelta(days=history_days - 1 - i) for i in range(history_days)]
-    intervals = settings.intervals_per_day
-    temperature = interval_temperature(daily_max_temperature(seeded_rng("province-weather", seed), days), intervals)
+    temperature = interval_temperature(
+        daily_max_temperature(seeded_rng("province-weather", seed), days), settings.intervals_per_day
+    )
 
     districts, stations = _structure(rng, customers)
     people = _draw_customers(rng, customers, len(districts), stations)
     district_ids, station_ids, customer_ids = _insert_structure(session, clock, seed, districts, stations, people)
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-    with Progress(*columns, disable=not progress, transient=False) as bar:
-        programme_mw = np.zeros((len(stations), len(days), intervals))
+    with Progress(*columns, console=Console(stderr=True), disable=not progress) as bar:
         task = bar.add_task("生成用户负荷曲线", total=customers)
-        for first in range(0, customers, CHUNK_CUSTOMERS):
-            chunk = slice(first, min(first + CHUNK_CUSTOMERS, customers))
-            chunk_rng = seeded_rng("province-curves", seed, first)
-            curves = customer_history(chunk_rng, people.sectors[chunk], people.level_kw[chunk], days, temperature)
-            blobs = curves.astype("<f4")
-            rows = [
-                {"day": day, "customer_id": customer_ids[first + i], "values": blobs[i, j].tobytes()}
-                for i in range(blobs.shape[0])
-                for j, day in enumerate(days)
-            ]
-            session.execute(insert(LoadCurve), rows)
-            for station in np.unique(people.station_index[chunk]):
-                members = people.station_index[chunk] == station
-                programme_mw[station] += curves[members].sum(axis=0) / 1000.0
-            bar.advance(task, chunk.stop - chunk.start)
+        programme_mw = _insert_customer_curves(
+            session, seed, people, customer_ids, len(stations), days, temperature, lambda n: bar.advance(task, n)
+        )
 
         task = bar.add_task("生成供电所与区域曲线", total=1)
-        station_mw = programme_mw + _background_mw(seeded_rng("province-background", seed), programme_mw, days, temperature)
-        district_mw = np.zeros((len(districts), len(days), intervals))
-        for index, (district, _) in enumerate(stations):
-            district_mw[district] += station_mw[index]
-        rows = [
-            {"day": day, "station_id": station_ids[s], "values": encode_curve(station_mw[s, j])}
-            for s in range(len(stations))
-            for j, day in enumerate(days)
-        ]
-        rows += [
-            {"day": day, "district_id": district_ids[d], "values": encode_curve(district_mw[d, j])}
-            for d in range(len(districts))
-            for j, day in enumerate(days)
-        ]
-        session.execute(insert(LoadCurve), rows)
+        district_mw = _insert_grid_curves(session, seed, programme_mw, stations, station_ids, district_ids, days, temperature)
         bar.advance(task)
 
         task = bar.add_task("写入预测并回放历史事件", total=1)

@@ -1,8 +1,9 @@
 """A seeded air-temperature series that drives the cooling load of generated cities.
 
-The climatology is a rough fit to a city on the lower Yangtze (Nanjing, Shanghai): daily
-maxima near 8 °C in late January and 34 °C in late July, with multi-day warm and cool spells
-(an autoregressive anomaly) and a diurnal cycle that peaks at 15:00.
+The climatology is an estimate for a city on the lower Yangtze such as Nanjing or Shanghai,
+not a fit to station records. Daily maxima average near 8 °C in late January and 33 °C in
+late July. An autoregressive anomaly adds warm and cool spells of several days, and the
+diurnal cycle peaks at 15:00.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from datetime import date
 
 import numpy as np
 
-ANNUAL_MEAN_MAX_C = 21.0
-SEASONAL_AMPLITUDE_C = 13.0
+ANNUAL_MEAN_MAX_C = 20.5
+SEASONAL_AMPLITUDE_C = 12.5
 WARMEST_DAY_OF_YEAR = 205  # about 24 July
 ANOMALY_SD_C = 2.5
 ANOMALY_AUTOCORRELATION = 0.75  # day to day: spells of several days

@@ -14,6 +14,7 @@ Methods (settings.BaselineMethod; their day counts are DRSettings fields):
 - caiso_10_in_10: the mean of the 10 most recent normal workdays times a day-of adjustment. The
   adjustment is the event day's actual load divided by that mean over a period shortly before
   the event (by default the 3 hours ending 1 hour before the start), clipped to 1 ± 20%.
+  NOTE: that default period is not checked against CAISO's current tariff (settings can change it).
 - pjm_high_4_of_5: of the 5 most recent normal workdays, the 4 with the highest mean window load
   are averaged. PJM's rule uses weekdays without US holidays; here Chinese holidays are skipped.
 
@@ -38,7 +39,7 @@ MAX_LOOKBACK_DAYS = 90
 
 @dataclass(frozen=True)
 class BaselineRule:
-    """How many candidate days a method looks at, how many it averages, and whether it adjusts."""
+    """Day counts of a baseline method, and whether it applies a day-of adjustment."""
 
     pool_days: int  # most recent normal workdays considered
     kept_days: int  # days with the highest mean window load that are averaged
