@@ -178,9 +178,22 @@ class Candidate:
     reply_kind: str | None = None
 
 
-def build_candidates(mentions: Mentions, tools: list[str] | None = None) -> list[Candidate]:
-    """Return the whole output language for one turn."""
-    candidates = [Candidate(text=text, reply_kind=kind) for kind, text in CANNED_REPLIES.items()]
+# A request for a missing detail is admissible only while the newest message lacks that detail.
+_ASKS_FOR = {"ask_district": "districts", "ask_user_id": "user_ids", "ask_gap": "gaps_mw"}
+
+
+def build_candidates(mentions: Mentions, tools: list[str] | None = None, current: Mentions | None = None) -> list[Candidate]:
+    """Return the whole output language for one turn.
+
+    ``current`` holds the entities of the newest dispatcher message alone; when given, asking
+    for a detail that message already states ("请问要对哪个区域操作？" after "给城北区…") is
+    left out.
+    """
+    candidates = [
+        Candidate(text=text, reply_kind=kind)
+        for kind, text in CANNED_REPLIES.items()
+        if current is None or kind not in _ASKS_FOR or not getattr(current, _ASKS_FOR[kind])
+    ]
     for tool in tools or list(TOOL_ARGS):
         for arguments, text in enumerate_calls(tool, mentions):
             candidates.append(Candidate(text=text, tool=tool, arguments=arguments))

@@ -85,7 +85,30 @@ class TrieDecoder:
         self._cached_ids = self._cached_ids[:common]
         return common
 
-    def decode(self, prompt_ids: list[int], candidate_tokens: list[list[int]]) -> DecodeResult:
+    def _first_branch(self, node, logprobs, candidate_tokens, whole):
+        return _first_branch_impl(self, node, logprobs, candidate_tokens, whole)
+
+    @torch.inference_mode()
+    def _sequence_logprob(self, first_logprobs: torch.Tensor, tokens: list[int]) -> float:
+        """Return log P(tokens) after the cached prefix; the cache is restored afterwards."""
+        total = float(first_logprobs[tokens[0]])
+        if len(tokens) > 1:
+            length = len(self._cached_ids)
+            output = self.model(input_ids=torch.tensor([tokens[:-1]]), cache=self._cache, use_cache=True)
+            logprobs = torch.log_softmax(output.logits[0].float(), dim=-1)
+            total += float(logprobs[torch.arange(len(tokens) - 1), torch.tensor(tokens[1:])].sum())
+            self._cache = output.cache
+            self._cache.crop(-(len(tokens) - 1))
+            assert self._cache.get_seq_length() == length
+        return total
+
+    def decode(self, prompt_ids: list[int], candidate_tokens: list[list[int]], whole: set[int] | None = None) -> DecodeResult:
+        """Choose a candidate greedily along the trie.
+
+        Candidates in ``whole`` (short fixed replies) are scored as complete sequences at the
+        first branching, because their first tokens are shared ("请问…", "请提供…"): a prefix
+        would carry the probability of replies that are not admissible in this turn.
+        """
         if not candidate_tokens:
             raise ValueError("decode needs at least one candidate")
         trie = build_trie(candidate_tokens)
@@ -94,6 +117,7 @@ class TrieDecoder:
         node = trie
         logprob = 0.0
         steps = 0
+        whole = whole or set()
 
         while node.candidate_index is None or node.children:
             if len(node.children) == 1:
@@ -105,7 +129,15 @@ class TrieDecoder:
             steps += 1
             pending = []
             allowed = list(node.children)
-            scores = torch.log_softmax(logits.float(), dim=-1)[allowed]
+            all_logprobs = torch.log_softmax(logits.float(), dim=-1)
+            scores = all_logprobs[allowed]
+            if steps == 1 and whole:
+                chosen = self._first_branch(node, all_logprobs, candidate_tokens, whole)
+                if chosen is not None:
+                    index, sequence_logprob = chosen
+                    return DecodeResult(index, sequence_logprob, steps, len(prompt_ids), reused)
+                allowed = list(node.children)
+                scores = all_logprobs[allowed]
             best = int(torch.argmax(scores))
             logprob += float(scores[best])
             token = allowed[best]
@@ -121,6 +153,46 @@ class TrieDecoder:
             prompt_tokens=len(prompt_ids),
             reused_tokens=reused,
         )
+
+
+def _leaves(node: _Node) -> list[int]:
+    found = [node.candidate_index] if node.candidate_index is not None else []
+    for child in node.children.values():
+        found.extend(_leaves(child))
+    return found
+
+
+# First tokens less likely than this are not worth scoring as whole sequences.
+_MIN_FIRST_TOKEN_LOGPROB = math.log(0.01)
+
+
+def _first_branch_impl(decoder: "TrieDecoder", node: _Node, logprobs: torch.Tensor, candidate_tokens: list[list[int]], whole: set[int]):
+    """Compare whole-sequence fixed replies with the other branches at the first branching.
+
+    Return (candidate index, log-probability) when a fixed reply wins, else None so that greedy
+    decoding goes on (and never into a branch of fixed replies alone).
+    """
+    best_reply: tuple[int, float] | None = None
+    best_other = -math.inf
+    for token, child in node.children.items():
+        leaves = _leaves(child)
+        first = float(logprobs[token])
+        if all(leaf in whole for leaf in leaves):
+            if first < _MIN_FIRST_TOKEN_LOGPROB:
+                continue
+            for leaf in leaves:
+                score = decoder._sequence_logprob(logprobs, candidate_tokens[leaf])
+                if best_reply is None or score > best_reply[1]:
+                    best_reply = (leaf, score)
+        else:
+            best_other = max(best_other, first)
+    if best_reply is not None and best_reply[1] > best_other:
+        return best_reply
+    # Greedy decoding continues among the branches that hold more than fixed replies.
+    for token, child in list(node.children.items()):
+        if best_other > -math.inf and all(leaf in whole for leaf in _leaves(child)):
+            del node.children[token]
+    return None
 
 
 def confidence(result: DecodeResult) -> float:

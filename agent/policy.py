@@ -84,11 +84,13 @@ class LocalPolicy:
         started = time.perf_counter()
         view = model_view(messages)
         mentions = find_mentions(conversation_texts(view), known_districts, today, user_texts(view))
-        candidates = build_candidates(mentions, tools)
+        current = find_mentions(user_texts(view)[-1:], known_districts, today)
+        candidates = build_candidates(mentions, tools, current)
         with self._lock:
             prompt = self.prompt_ids(view)
             tokens = self.decoder.encode_candidates([candidate.text for candidate in candidates])
-            result = self.decoder.decode(prompt, tokens)
+            fixed_replies = {index for index, candidate in enumerate(candidates) if candidate.tool is None}
+            result = self.decoder.decode(prompt, tokens, whole=fixed_replies)
         return Decision(
             candidate=candidates[result.index],
             confidence_logprob=result.logprob,

@@ -38,6 +38,7 @@ class FinetuneConfig:
     max_steps: int = field(default=-1, metadata={"help": "stop after this many steps (-1: use epochs)"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training samples"})
     seed: int = field(default=13, metadata={"help": "training seed"})
+    logging_steps: int = field(default=5, metadata={"help": "log the loss every N optimizer steps"})
     threads: int | None = field(default=None, metadata={"help": "torch CPU threads; None = all cores"})
 
 
@@ -92,7 +93,7 @@ def train(config: FinetuneConfig) -> dict:
         learning_rate=config.learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=config.warmup_steps,
-        logging_steps=5,
+        logging_steps=config.logging_steps,
         save_strategy="steps",
         save_steps=50,
         save_total_limit=1,

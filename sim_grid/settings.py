@@ -65,6 +65,10 @@ class DRSettings(BaseModel):
     max_sends_per_minute: int | None = Field(
         300, ge=1, description="messages handed to an external gateway per minute of wall-clock time (None: no limit)"
     )
+    handover_lease_seconds: float = Field(
+        120, ge=0, description="an outbox row handed to an external gateway less than this long ago belongs to a sender "
+        "that is still running; older ones are taken for hand-overs cut off by a crash and are checked and resent"
+    )
     report_recipients: list[ResponsiblePerson] = Field(
         default_factory=lambda: [
             ResponsiblePerson(name="负荷管理中心主任", phone="+8613800000001"),

@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from sim_grid import DRSettings
@@ -114,6 +115,33 @@ def _sends_left(session: Session, gateway: SmsGateway, settings: DRSettings) -> 
     return max(settings.max_sends_per_minute - recent, 0)
 
 
+def _lease_expired(attempted_at: datetime, settings: DRSettings) -> bool:
+    """Tell a hand-over cut off by a crash from one a running sender is still making."""
+    return utc_now() - attempted_at.replace(tzinfo=None) >= timedelta(seconds=settings.handover_lease_seconds)
+
+
+def _claim(session: Session, row: SmsOutbox, commit: bool, settings: DRSettings) -> bool:
+    """Mark ``row`` as being handed over, unless another sender did so first.
+
+    The conditional UPDATE is atomic in SQLite and PostgreSQL, so of two concurrent senders
+    exactly one gets the row. Without ``commit`` the claim holds the write lock (SQLite) or the
+    row lock (PostgreSQL) until the batch commits, so a concurrent sender waits and then finds
+    the row sent.
+    """
+    now = utc_now()
+    stale = now - timedelta(seconds=settings.handover_lease_seconds)
+    claimed = session.exec(
+        update(SmsOutbox)
+        .where(SmsOutbox.id == row.id, SmsOutbox.status == "queued")
+        .where((SmsOutbox.attempted_at_utc == None) | (SmsOutbox.attempted_at_utc <= stale))  # noqa: E711
+        .values(attempted_at_utc=now)
+    ).rowcount
+    if commit:
+        session.commit()
+    session.refresh(row)
+    return claimed == 1
+
+
 def _mark_sent(session: Session, gateway: SmsGateway, row: SmsOutbox, result: SendResult, now: datetime) -> None:
     row.gateway = gateway.name
     row.gateway_message_id = result.message_id
@@ -147,6 +175,9 @@ class _BatchSender:
         Raises GatewayUnavailableError, after which the row stays queued.
         """
         if self.gateway.external and row.attempted_at_utc is not None:
+            if not _lease_expired(row.attempted_at_utc, self.settings):
+                # Another process is handing this row over right now.
+                return "already_sent"
             earlier = self.gateway.find_accepted(row)
             if earlier is not None:
                 _mark_sent(self.session, self.gateway, row, earlier, self.now)
@@ -161,12 +192,10 @@ class _BatchSender:
             self.rate_limited = True
             return "queued"
 
-        if self.gateway.external:
-            row.attempted_at_utc = utc_now()
-            self.session.add(row)
-            self.session.commit()
-            if self.sends_left is not None:
-                self.sends_left -= 1
+        if not _claim(self.session, row, commit=self.gateway.external, settings=self.settings):
+            return "already_sent"
+        if self.gateway.external and self.sends_left is not None:
+            self.sends_left -= 1
         try:
             result = self.gateway.send(self.session, row, self.settings)
         except MessageRejectedError as error:
@@ -236,6 +265,8 @@ def deliver(
             session.add(row)
             existing[key] = row
         pending.append((index, row, may_send))
+    # A concurrent sender that queued the same messages first makes this commit raise
+    # IntegrityError (unique event, kind, phone); tools.registry then reruns the whole tool.
     session.commit()
 
     sender = _BatchSender(session, gateway, settings, now)

@@ -85,3 +85,11 @@ def test_negative_gap_keeps_its_sign():
 
     assert mentions.gaps_mw == [-5]
 
+
+
+def test_no_request_for_a_district_already_named():
+    current = find_mentions(["给城北区签约用户发需求响应通知"], DISTRICTS, TODAY)
+
+    kinds = {candidate.reply_kind for candidate in build_candidates(current, current=current) if candidate.tool is None}
+    assert "ask_district" not in kinds
+    assert "ask_user_id" in kinds

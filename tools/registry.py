@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from sim_grid import SimError
 from tools.context import ToolContext
@@ -65,7 +66,14 @@ def call_tool(name: str, arguments: dict | None, ctx: ToolContext) -> dict:
     except ValidationError as error:
         return failure(_describe_validation(error))
     try:
-        return TOOLS[name](args, ctx)
+        try:
+            return TOOLS[name](args, ctx)
+        except IntegrityError:
+            # Another session wrote the same outbox rows first (two dispatchers notifying one
+            # district at once). The tools are idempotent, so a rerun sees those rows and sends
+            # only what is still missing.
+            logger.info("tool %s raced a concurrent writer; running it again", name)
+            return TOOLS[name](args, ctx)
     except ToolError as error:
         return failure(error.message_zh)
     except SimError as error:
