@@ -46,7 +46,7 @@ def _chat_model_factory(args):
 
 
 def _reply_mode(args) -> str:
-    """A served model writes its own replies (checked for grounding); the local one uses summaries."""
+    """Return "model" for a served model, which writes its own replies (checked for grounding), else "summary"."""
     return "model" if getattr(args, "api_base", None) else "summary"
 
 
@@ -141,7 +141,7 @@ REJECT_WORDS = ("取消", "否", "不", "n", "no")
 
 
 def _ask_approval(console) -> bool:
-    """Ask until the dispatcher answers 确认 or 取消; end of input counts as 取消."""
+    """Prompt until the dispatcher types 确认 or 取消; end of input counts as 取消."""
     while True:
         try:
             answer = console.input("[bold yellow]确认发送吗？（确认 / 取消）> [/bold yellow]").strip().lower()

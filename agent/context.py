@@ -35,8 +35,8 @@ def _has_tool_calls(message: Any) -> bool:
 def model_view(messages: list[Any], history_turns: int = HISTORY_TURNS) -> list[dict]:
     """Return the chat messages the model is prompted with, ending with the newest user text.
 
-    ``messages`` is the full history (dicts or LangChain messages); the last user message is the
-    one to answer. Earlier turns collapse to their user text and final assistant text.
+    ``messages`` is the full history (dicts or LangChain messages), and its last user message is
+    the one to reply to. Earlier turns collapse to their user text and final assistant text.
     """
     turns: list[list[dict]] = []
     for message in messages:

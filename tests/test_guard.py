@@ -1,5 +1,6 @@
 import pytest
 
+from agent.benchmark import QUESTIONS
 from agent.guard import Screen, screen_message
 
 CASES = [
@@ -30,15 +31,5 @@ def test_screen_message_classifies(text, expected):
 
 
 def test_every_specification_question_passes_the_screen():
-    questions = [
-        "明天会有负荷缺口吗？需要启动需求响应吗？",
-        "帮我将明天的40MW负荷缺口按平均值法分解到各区域",
-        "发送需求响应通知给城南区的所有签约用户",
-        "统计一下有多少用户回复参与明天的需求响应",
-        "查看用户603954的响应执行情况",
-        "对未达标的用户发送监督短信",
-        "生成明天需求响应的执行效果报告",
-    ]
-
-    for question in questions:
+    for question in QUESTIONS:
         assert screen_message(question) is Screen.DOMAIN, question
