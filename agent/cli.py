@@ -10,6 +10,7 @@ import os
 import shutil
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 log = logging.getLogger("dr_agent")
@@ -97,10 +98,10 @@ def cmd_chat(args) -> int:
             parts = text.split()
             try:
                 minutes = float(parts[1])
-                if minutes <= 0:
+                if not 0 < minutes <= MAX_ADVANCE_MINUTES:
                     raise ValueError
             except (IndexError, ValueError):
-                console.print("[red]用法：/推进 分钟数，例如 /推进 60[/red]")
+                console.print(f"[red]用法：/推进 分钟数（1 到 {MAX_ADVANCE_MINUTES} 之间），例如 /推进 60[/red]")
                 continue
             now = advance_clock(ctx.engine, minutes=minutes)
             console.print(f"模拟时钟已推进到 {now:%Y-%m-%d %H:%M}")
@@ -128,6 +129,10 @@ def cmd_chat(args) -> int:
         console.print(f"[dim]  用时 {turn.seconds:.1f} 秒[/dim]")
     session.close()
     return 0
+
+
+# The clock never moves back, so one chat command moves it at most a week.
+MAX_ADVANCE_MINUTES = 7 * 24 * 60
 
 
 def _print_calls(console, turn) -> None:
@@ -443,6 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not args.verbose:
+        # Deprecation notices of transformers and TRL are for engineers, not for the chat screen.
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if getattr(args, "command", None) == "chat" and args.checkpoints is None:
         args.checkpoints = str(Path(args.db).with_name("conversations.db"))
