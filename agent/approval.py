@@ -8,7 +8,7 @@ import json
 from sim_grid import AuditEntry, record_audit
 from tools import ToolContext
 
-# What each sending tool sends, as the dispatcher reads it.
+# Dispatcher-facing name of the messages each sending tool sends.
 MESSAGE_KIND = {
     "send_dr_notification": "需求响应邀约短信",
     "send_followup_notice": "追加提醒短信",
@@ -32,7 +32,7 @@ def proposal_text(preview: dict) -> str:
 
 
 def approval_request(preview: dict) -> dict:
-    """Return the payload of the graph interrupt that asks for approval."""
+    """Return the payload of the graph interrupt that requests approval."""
     return {"type": "approval", "tool": preview["tool"], "arguments": preview.get("arguments", {}), "preview": preview, "prompt": proposal_text(preview)}
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 # Finished turns kept in the prompt. One is enough to resolve "好的" or "城北区呢" against the
-# previous offer; more would lengthen the prompt for a 135M model that was trained on one.
+# previous offer, and the 135M model was trained with exactly one.
 HISTORY_TURNS = 1
 
 

@@ -145,7 +145,7 @@ class TrieDecoder:
             node = node.children[token]
 
         # The chosen tokens stay pending: they are fed at the start of the next call only if
-        # that call's prompt begins with them, so the cache never holds unconfirmed tokens.
+        # that call's prompt begins with them, so the cache never contains unconfirmed tokens.
         return DecodeResult(
             index=node.candidate_index,
             logprob=logprob if steps else 0.0,

@@ -116,7 +116,7 @@ def build_graph(
         return result
 
     def screen(state: AgentState) -> dict:
-        """Answer dangerous and off-topic messages by rule, before any model sees them."""
+        """Reply to dangerous and off-topic messages by rule, before any model reads them."""
         message = state["messages"][-1]
         verdict = screen_message(message.content if isinstance(message.content, str) else "")
         reply_kind = {Screen.DANGEROUS: "refuse_dangerous", Screen.GREETING: "greeting", Screen.OFF_TOPIC: "out_of_domain"}.get(verdict)

@@ -21,7 +21,7 @@ from tools.contract import tool_schema
 
 
 class BackendError(RuntimeError):
-    """Raised when the HTTP model server fails or answers with something unreadable."""
+    """Raised when the HTTP model server fails or returns something unreadable."""
 
 
 def _to_openai(message: BaseMessage) -> dict:

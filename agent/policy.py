@@ -27,7 +27,7 @@ SHIPPED_ADAPTER = REPO_ROOT / "data" / "adapter"
 
 @dataclass
 class Decision:
-    """What the model chose for one turn, with timing for the benchmarks."""
+    """Model choice for one turn, with timing for the benchmarks."""
 
     candidate: Candidate
     confidence_logprob: float

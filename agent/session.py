@@ -29,7 +29,7 @@ MAX_INPUT_CHARS = 500
 
 @dataclass
 class TurnResult:
-    """What one dispatcher message produced."""
+    """Outcome of one dispatcher message: reply, tool calls and results, timing."""
 
     reply: str
     tool_calls: list[dict] = field(default_factory=list)
@@ -96,12 +96,12 @@ class AgentSession:
             log.info("input of %d characters cut to %d", len(text), MAX_INPUT_CHARS)
             text = text[:MAX_INPUT_CHARS]
         if self.pending():
-            # A new message instead of an answer to the approval request rejects the send.
+            # A new message in place of a decision on the approval request rejects the send.
             self.resume(approved=False)
         return self._run({"messages": [HumanMessage(content=text)], "tool_errors": 0})
 
     def resume(self, approved: bool) -> TurnResult:
-        """Answer the pending approval request and run the turn to its end."""
+        """Decide the pending approval request and run the turn to its end."""
         return self._run(Command(resume={"approved": approved}))
 
     def _run(self, graph_input) -> TurnResult:

@@ -150,7 +150,7 @@ def fill_tool_template(tool: str, template: str, sampler: _Sampler) -> tuple[str
 
 
 def _fake_summary(tool: str, arguments: dict, sampler: _Sampler) -> str:
-    """A plausible assistant reply after ``tool``, ending with the offer of the next step."""
+    """Return a plausible assistant reply after ``tool``, ending with the offer of the next step."""
     rng = sampler.rng
     district = arguments.get("district") or ""
     if tool == "get_deficit_warning":
