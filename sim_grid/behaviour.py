@@ -9,7 +9,7 @@ by sector, raise their reduction to about the declared kW some minutes after it 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 import numpy as np
@@ -94,8 +94,11 @@ def draw_plan(seed: int, customer: Customer, event: Event, settings: DRSettings)
 _PLAN_CACHE = "response_plans"
 
 
-def _plan_cache(session: Session) -> dict[tuple[int, date], ResponsePlan]:
-    """Return the session's plans by (customer id, day), so each is read or drawn once per session."""
+def _plan_cache(session: Session) -> dict[tuple[int, date], ResponsePlan | None]:
+    """Return the session's plans by (customer id, day), so each is read or drawn once per session.
+
+    None marks a plan that was read in this transaction and found not stored.
+    """
     return session.info.setdefault(_PLAN_CACHE, {})
 
 
@@ -105,18 +108,44 @@ def _forget_plans(session: OrmSession) -> None:
     session.info.pop(_PLAN_CACHE, None)
 
 
+@event.listens_for(OrmSession, "after_commit")
+def _forget_missing_plans(session: OrmSession) -> None:
+    """Drop the not-stored marks at commit, because another session may store those plans from then on."""
+    cache = session.info.get(_PLAN_CACHE)
+    if cache:
+        for key in [key for key, plan in cache.items() if plan is None]:
+            del cache[key]
+
+
+def load_stored_plans(session: Session, customer_ids: Iterable[int], day: date) -> None:
+    """Read the stored plans of these customers for `day` into the session's plan cache.
+
+    One query per ID_CHUNK customers. A customer without a stored plan is marked, so plan_for
+    then draws its plan without another query.
+    """
+    cache = _plan_cache(session)
+    unread = sorted({customer_id for customer_id in customer_ids if (customer_id, day) not in cache})
+    for chunk in id_chunks(unread):
+        for customer_id in chunk:
+            cache[(customer_id, day)] = None
+        query = select(ResponsePlan).where(ResponsePlan.day == day, col(ResponsePlan.customer_id).in_(chunk))
+        for plan in session.exec(query).all():
+            cache[(plan.customer_id, day)] = plan
+
+
 def plan_for(session: Session, customer: Customer, event: Event, settings: DRSettings) -> ResponsePlan:
     """Return the customer's plan for the event, drawing and storing it on first use."""
     cache = _plan_cache(session)
-    plan = cache.get((customer.id, event.day))
-    if plan is None:
-        plan = session.exec(
+    key = (customer.id, event.day)
+    if key not in cache:
+        cache[key] = session.exec(
             select(ResponsePlan).where(ResponsePlan.customer_id == customer.id, ResponsePlan.day == event.day)
         ).first()
-        if plan is None:
-            plan = draw_plan(city_seed(session), customer, event, settings)
-            session.add(plan)
-        cache[(customer.id, event.day)] = plan
+    plan = cache[key]
+    if plan is None:
+        plan = draw_plan(city_seed(session), customer, event, settings)
+        session.add(plan)
+        cache[key] = plan
     return plan
 
 
@@ -125,16 +154,5 @@ def plans_for(session: Session, customers: Sequence[Customer], event: Event, set
     ID_CHUNK customers, the rest drawn and added to the session. Later plan_for calls in the
     same session reuse them without a query.
     """
-    cache = _plan_cache(session)
-    missing = [c.id for c in customers if (c.id, event.day) not in cache]
-    for chunk in id_chunks(missing):
-        query = select(ResponsePlan).where(ResponsePlan.day == event.day, col(ResponsePlan.customer_id).in_(chunk))
-        for plan in session.exec(query).all():
-            cache[(plan.customer_id, event.day)] = plan
-    seed = city_seed(session)
-    for customer in customers:
-        if (customer.id, event.day) not in cache:
-            plan = draw_plan(seed, customer, event, settings)
-            session.add(plan)
-            cache[(customer.id, event.day)] = plan
-    return {c.id: cache[(c.id, event.day)] for c in customers}
+    load_stored_plans(session, [c.id for c in customers], event.day)
+    return {c.id: plan_for(session, c, event, settings) for c in customers}

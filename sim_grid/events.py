@@ -141,10 +141,12 @@ def live_progress(
     settings: DRSettings,
     district_id: int | None = None,
     customer_id: int | None = None,
+    below_rate: float | None = None,
 ) -> list[LiveProgress]:
-    """Return each participant's progress over the window's intervals that ended by `now`.
+    """Return each participant's progress over the window's intervals that ended by `now`, by user id.
 
-    district_id or customer_id narrow the result to one district or one customer.
+    district_id or customer_id narrow the result to one district or one customer, and
+    below_rate to the participants whose rate so far is below it.
     """
     done = min(intervals_elapsed(event.day, now, settings), event.end_interval) - event.start_interval
     if done <= 0:
@@ -153,17 +155,20 @@ def live_progress(
     ids = participants(session, event, now, settings)
     if customer_id is not None:
         ids &= {customer_id}
-    customers: list[Customer] = []
+    # Every participant is read as plain columns, and only the customers returned are loaded as objects.
+    rows = []
     for chunk in id_chunks(sorted(ids)):
-        query = select(Customer).where(col(Customer.id).in_(chunk))
+        query = select(Customer.id, Customer.user_id, Customer.declared_kw).where(col(Customer.id).in_(chunk))
         if district_id is not None:
             query = query.where(Customer.district_id == district_id)
-        customers.extend(session.exec(query).all())
-    customers.sort(key=lambda c: c.user_id)
+        rows.extend(session.exec(query).all())
+    rows.sort(key=lambda row: row.user_id)
 
-    chosen = [c.id for c in customers]
+    chosen = [row.id for row in rows]
     window = slice(event.start_interval, event.start_interval + done)
     last = event.start_interval + done - 1
+    # NOTE: over a whole province this reads every participant's baseline days and event-day
+    # curve, about 0.7 s of CPU for 8,400 participants (see docs/benchmarks.md).
     base = baseline_matrix(session, "customer", chosen, event.day, settings, now=now)
     actual = actual_matrix(session, "customer", chosen, event.day, now, settings)
     complete = ~(np.isnan(base).all(axis=1) | np.isnan(actual[:, window]).any(axis=1))
@@ -173,10 +178,18 @@ def live_progress(
     actual_kw = actual[:, window].mean(axis=1)
     reduction_kw = sign * (baseline_kw - actual_kw)
 
-    progress = []
-    for i, customer in enumerate(customers):
+    selected: list[tuple[int, float]] = []
+    for i, row in enumerate(rows):
         if not complete[i]:
             continue
+        rate = float(reduction_kw[i] / row.declared_kw) if row.declared_kw > 0 else 0.0
+        if below_rate is None or rate < below_rate:
+            selected.append((i, rate))
+    customers = _customers_by_id(session, [chosen[i] for i, _ in selected])
+
+    progress = []
+    for i, rate in selected:
+        customer = customers[chosen[i]]
         declared = customer.declared_kw
         progress.append(
             LiveProgress(
@@ -185,10 +198,17 @@ def live_progress(
                 baseline_kw=float(baseline_kw[i]),
                 actual_avg_kw=float(actual_kw[i]),
                 reduction_kw=float(reduction_kw[i]),
-                rate=float(reduction_kw[i] / declared) if declared > 0 else 0.0,
+                rate=rate,
                 current_kw=float(actual[i, last]),
                 current_baseline_kw=float(base[i, last]),
                 target_kw=float(base[i, last]) - sign * declared,
             )
         )
     return progress
+
+
+def _customers_by_id(session: Session, ids: list[int]) -> dict[int, Customer]:
+    customers = {}
+    for chunk in id_chunks(sorted(ids)):
+        customers.update((c.id, c) for c in session.exec(select(Customer).where(col(Customer.id).in_(chunk))).all())
+    return customers

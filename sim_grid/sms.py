@@ -6,16 +6,20 @@ from any gateway, simulated or real.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from sim_grid.behaviour import plan_for
+from sim_grid.behaviour import load_stored_plans, plan_for
 from sim_grid.clock import city_seed, read_clock
 from sim_grid.db import seeded_rng
 from sim_grid.errors import UnknownCustomerError
-from sim_grid.models import Customer, Event, SmsInbox, SmsOutbox
+from sim_grid.models import Customer, Event, SimClock, SmsInbox, SmsOutbox
 from sim_grid.rules import parse_reply
 from sim_grid.settings import DRSettings
 
@@ -48,6 +52,36 @@ def _planned_reply(session: Session, customer: Customer, event: Event, now: date
             parsed=parse_reply(plan.reply_text),
         )
     )
+
+
+_BATCH_CLOCK = "sim_batch_clock"
+
+
+def prepare_sends(session: Session, messages: Sequence[SmsOutbox]) -> None:
+    """Read in bulk what simulate_send reads for each of these messages, before a batch is sent.
+
+    The stored response plans of invited customers go to the session's plan cache. Plans not
+    stored yet are drawn by simulate_send, only for invitations that a sender has claimed.
+    The clock row stays in the session until the transaction ends, so that reading the clock
+    once per message finds it there instead of querying again.
+    """
+    session.info[_BATCH_CLOCK] = session.get(SimClock, 1)
+    customer_ids: dict[int, set[int]] = defaultdict(set)
+    for message in messages:
+        if message.kind == "invitation" and message.customer_id is not None and message.event_id is not None:
+            customer_ids[message.event_id].add(message.customer_id)
+
+    for event_id, ids in customer_ids.items():
+        event = session.get(Event, event_id)
+        if event is not None:
+            load_stored_plans(session, ids, event.day)
+
+
+@listens_for(OrmSession, "after_commit")
+@listens_for(OrmSession, "after_rollback")
+def _release_batch_clock(session: OrmSession) -> None:
+    """Let go of the clock row that prepare_sends kept, once its transaction has ended."""
+    session.info.pop(_BATCH_CLOCK, None)
 
 
 def simulate_send(session: Session, message: SmsOutbox, now: datetime, settings: DRSettings) -> None:

@@ -8,7 +8,7 @@ delivery receipts); sms_gateway.webhooks serves them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -72,6 +72,9 @@ class SmsGateway(ABC):
     def from_env(cls, environ: Mapping[str, str]) -> SmsGateway:
         """Build the backend from environment variables (credentials, sender). Raises GatewayConfigError."""
         return cls()
+
+    def prepare(self, session: Session, messages: Sequence[SmsOutbox], settings: DRSettings) -> None:
+        """Load in bulk what send reads for these queued messages, before they are sent one by one (default: nothing)."""
 
     @abstractmethod
     def send(self, session: Session, message: SmsOutbox, settings: DRSettings) -> SendResult:

@@ -20,15 +20,17 @@ Quiet hours (on the simulator clock) refuse the whole batch and write nothing. T
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from sim_grid import DRSettings
 from sim_grid.models import Customer, SmsOutbox
+from sim_grid.responses import ID_CHUNK
 from sms_gateway.base import SendResult, SmsGateway
 from sms_gateway.errors import GatewayUnavailableError, InvalidPhoneError, MessageRejectedError
 from sms_gateway.phones import mask_phone, to_e164
@@ -85,13 +87,34 @@ def in_quiet_hours(moment: datetime, settings: DRSettings) -> bool:
     return moment.hour >= start or moment.hour < end
 
 
-def _existing_rows(session: Session, messages: list[OutgoingSms]) -> dict[tuple, SmsOutbox]:
-    """Return the outbox rows of the batch's (event, kind) pairs, keyed by (event_id, kind, phone)."""
+def _outbox_keys(messages: list[OutgoingSms]) -> list[tuple | None]:
+    """Return each message's outbox key (event_id, kind, E.164 phone), or None, with a warning logged, for an invalid phone."""
+    keys: list[tuple | None] = []
+    for message in messages:
+        try:
+            keys.append((message.event_id, message.kind, to_e164(message.phone)))
+        except InvalidPhoneError as error:
+            logger.warning("message %s to %s skipped: %s", message.kind, mask_phone(message.phone), error)
+            keys.append(None)
+    return keys
+
+
+def _existing_rows(session: Session, keys: set[tuple]) -> dict[tuple, SmsOutbox]:
+    """Return the outbox rows that already exist for these (event_id, kind, phone) keys, by key."""
+    phones: dict[tuple, list[str]] = defaultdict(list)
+    for event_id, kind, phone in keys:
+        phones[(event_id, kind)].append(phone)
+
     rows = {}
-    for event_id, kind in {(m.event_id, m.kind) for m in messages}:
+    for (event_id, kind), batch_phones in phones.items():
         event_filter = col(SmsOutbox.event_id).is_(None) if event_id is None else SmsOutbox.event_id == event_id
-        for row in session.exec(select(SmsOutbox).where(event_filter, SmsOutbox.kind == kind)).all():
-            rows[(row.event_id, row.kind, row.phone)] = row
+        batch_phones.sort()
+        # Chunks keep each IN list within the bound-parameter limits of SQLite and PostgreSQL.
+        for start in range(0, len(batch_phones), ID_CHUNK):
+            chunk = batch_phones[start : start + ID_CHUNK]
+            query = select(SmsOutbox).where(event_filter, SmsOutbox.kind == kind, col(SmsOutbox.phone).in_(chunk))
+            for row in session.exec(query).all():
+                rows[(row.event_id, row.kind, row.phone)] = row
     return rows
 
 
@@ -120,6 +143,18 @@ def _lease_expired(attempted_at: datetime, settings: DRSettings) -> bool:
     return utc_now() - attempted_at.replace(tzinfo=None) >= timedelta(seconds=settings.handover_lease_seconds)
 
 
+_OUTBOX = SmsOutbox.__table__
+# Built once, because a batch claims its rows one by one. It is a Core UPDATE on the table, so it
+# skips the ORM's bulk-update steps, such as matching the statement against every object in the
+# session. _claim then sets the session's copy of the row itself.
+_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.status == "queued")
+    .where(or_(_OUTBOX.c.attempted_at_utc.is_(None), _OUTBOX.c.attempted_at_utc <= bindparam("stale")))
+    .values(attempted_at_utc=bindparam("claimed_at"))
+)
+
+
 def _claim(session: Session, row: SmsOutbox, commit: bool, settings: DRSettings) -> bool:
     """Mark ``row`` as being handed over, unless another sender did so first.
 
@@ -130,16 +165,15 @@ def _claim(session: Session, row: SmsOutbox, commit: bool, settings: DRSettings)
     """
     now = utc_now()
     stale = now - timedelta(seconds=settings.handover_lease_seconds)
-    claimed = session.exec(
-        update(SmsOutbox)
-        .where(SmsOutbox.id == row.id, SmsOutbox.status == "queued")
-        .where((SmsOutbox.attempted_at_utc == None) | (SmsOutbox.attempted_at_utc <= stale))  # noqa: E711
-        .values(attempted_at_utc=now)
-    ).rowcount
+    claimed = session.exec(_CLAIM, params={"row_id": row.id, "stale": stale, "claimed_at": now}).rowcount == 1
     if commit:
         session.commit()
-    session.refresh(row)
-    return claimed == 1
+    if claimed and not commit:
+        # The row matched inside this transaction: it is still queued, and stores this claim's time.
+        set_committed_value(row, "attempted_at_utc", now)
+    else:
+        session.refresh(row)
+    return claimed
 
 
 def _mark_sent(session: Session, gateway: SmsGateway, row: SmsOutbox, result: SendResult, now: datetime) -> None:
@@ -230,18 +264,16 @@ def deliver(
         return DeliveryReport(["quiet_hours"] * len(messages), quiet_hours=True)
 
     outcomes = [""] * len(messages)
-    existing = _existing_rows(session, messages)
+    keys = _outbox_keys(messages)
+    existing = _existing_rows(session, {key for key in keys if key is not None})
     opted_out = _opted_out(session, messages)
     pending: list[tuple[int, SmsOutbox, bool]] = []
     keys_in_batch = set()
-    for index, message in enumerate(messages):
-        try:
-            phone = to_e164(message.phone)
-        except InvalidPhoneError as error:
-            logger.warning("message %s to %s skipped: %s", message.kind, mask_phone(message.phone), error)
+    for index, (message, key) in enumerate(zip(messages, keys)):
+        if key is None:
             outcomes[index] = "invalid_phone"
             continue
-        key = (message.event_id, message.kind, phone)
+        phone = key[2]
         row = existing.get(key)
         if key in keys_in_batch or (row is not None and row.status != "queued"):
             outcomes[index] = "already_sent"
@@ -270,17 +302,22 @@ def deliver(
     session.commit()
 
     sender = _BatchSender(session, gateway, settings, now)
+    gateway.prepare(session, [row for _, row, may_send in pending if may_send], settings)
     gateway_error = None
-    for index, row, may_send in sorted(pending, key=lambda item: item[1].id):
-        if gateway_error is not None or sender.rate_limited:
-            outcomes[index] = "queued"
-            continue
-        try:
-            outcomes[index] = sender.hand_over(row, may_send)
-        except GatewayUnavailableError as error:
-            gateway_error = str(error)
-            outcomes[index] = "queued"
-            logger.warning("gateway %s unavailable at outbox row %d; the rest stays queued: %s", gateway.name, row.id, error)
+    # Without autoflush, an in-process gateway's changes (sent rows, replies it schedules) are
+    # written by the commit below in a few batched statements, not flushed before every claim.
+    # An external gateway's changes are still written by the commit after each hand-over.
+    with session.no_autoflush:
+        for index, row, may_send in sorted(pending, key=lambda item: item[1].id):
+            if gateway_error is not None or sender.rate_limited:
+                outcomes[index] = "queued"
+                continue
+            try:
+                outcomes[index] = sender.hand_over(row, may_send)
+            except GatewayUnavailableError as error:
+                gateway_error = str(error)
+                outcomes[index] = "queued"
+                logger.warning("gateway %s unavailable at outbox row %d; the rest stays queued: %s", gateway.name, row.id, error)
     session.commit()
 
     report = DeliveryReport(outcomes, rate_limited=sender.rate_limited, gateway_error=gateway_error)

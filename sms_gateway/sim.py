@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel import Session
 
 from sim_grid import DRSettings, read_clock
 from sim_grid.models import SmsOutbox
-from sim_grid.sms import simulate_send
+from sim_grid.sms import prepare_sends, simulate_send
 from sms_gateway.base import SendResult, SmsGateway
 
 
@@ -15,6 +17,9 @@ class SimGateway(SmsGateway):
 
     name = "sim"
     external = False
+
+    def prepare(self, session: Session, messages: Sequence[SmsOutbox], settings: DRSettings) -> None:
+        prepare_sends(session, messages)
 
     def send(self, session: Session, message: SmsOutbox, settings: DRSettings) -> SendResult:
         simulate_send(session, message, read_clock(session), settings)

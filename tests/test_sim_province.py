@@ -3,14 +3,19 @@
 Every test runs on SQLite and on PostgreSQL (see tests/city_stores.py).
 """
 
+from datetime import datetime, timedelta
+
 import numpy as np
 import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from sim_grid import create_province, open_city
+from sim_grid import DRSettings, advance_clock, create_province, open_city, read_clock
+from sim_grid.behaviour import draw_plan
+from sim_grid.clock import city_seed
 from sim_grid.db import decode_curve
-from sim_grid.models import Customer, District, Event, Execution, LoadCurve, Station
+from sim_grid.events import live_progress
+from sim_grid.models import Customer, District, Event, Execution, LoadCurve, ResponsePlan, SmsOutbox, Station
 from tests.city_stores import city_store  # noqa: F401  (fixture)
 from tools import ToolContext, call_tool
 
@@ -30,6 +35,25 @@ def engine(province):
     engine = open_city(province)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def event_hour(province, city_store, tmp_path_factory):
+    """A copy of the province one hour into tomorrow's event, every district invited at 09:00."""
+    engine = city_store.copy(province, "event_hour")
+    ctx = ToolContext(engine, output_dir=tmp_path_factory.mktemp("charts"))
+    warning = call_tool("get_deficit_warning", {"date": "tomorrow"}, ctx)
+    assert call_tool("decompose_deficit", {"gap_mw": warning["peak_gap_mw"]}, ctx)["ok"]
+    with Session(engine) as session:
+        districts = session.exec(select(District.name).order_by(District.id)).all()
+    for district in districts:
+        assert call_tool("send_dr_notification", {"district": district}, ctx)["ok"]
+
+    with Session(engine) as session:
+        event = session.exec(select(Event).order_by(Event.day.desc())).first()
+    start = datetime.combine(event.day, datetime.min.time()) + timedelta(minutes=15 * event.start_interval)
+    advance_clock(engine, to=start + timedelta(hours=1))
+    return ctx
 
 
 def test_province_sizes(engine):
@@ -103,3 +127,43 @@ def test_province_refuses_to_overwrite(province):
 def test_province_rejects_tiny_sizes(tmp_path):
     with pytest.raises(ValueError, match="at least 100 customers"):
         create_province(tmp_path / "tiny.db", customers=10, progress=False)
+
+
+def test_invitation_batches_store_drawn_plans(event_hour):
+    with Session(event_hour.engine) as session:
+        event = session.exec(select(Event).order_by(Event.day.desc())).first()
+        invited = session.exec(
+            select(Customer).join(SmsOutbox, SmsOutbox.customer_id == Customer.id).where(SmsOutbox.event_id == event.id)
+        ).all()
+        plans = {p.customer_id: p for p in session.exec(select(ResponsePlan).where(ResponsePlan.day == event.day)).all()}
+        seed = city_seed(session)
+    assert len(invited) > 0
+    assert sorted(plans) == sorted(c.id for c in invited)
+    for customer in invited:
+        expected = draw_plan(seed, customer, event, DRSettings())
+        assert plans[customer.id].reply_kind == expected.reply_kind
+        assert plans[customer.id].reply_delay_minutes == expected.reply_delay_minutes
+        assert plans[customer.id].response_kw == expected.response_kw
+
+
+def test_live_progress_below_rate_keeps_underperformers(event_hour):
+    settings = DRSettings()
+    with Session(event_hour.engine) as session:
+        event = session.exec(select(Event).order_by(Event.day.desc())).first()
+        now = read_clock(session)
+        everyone = live_progress(session, event, now, settings)
+        below = live_progress(session, event, now, settings, below_rate=settings.qualify_rate_min)
+    expected = [(p.customer.user_id, p.rate, p.target_kw) for p in everyone if p.rate < settings.qualify_rate_min]
+    assert 0 < len(below) < len(everyone)
+    assert [(p.customer.user_id, p.rate, p.target_kw) for p in below] == expected
+
+
+def test_count_replies_of_base_sums_districts(event_hour):
+    whole = call_tool("count_replies", {"date": "today"}, event_hour)
+    parts = [call_tool("count_replies", {"date": "today", "district": name}, event_hour) for name in whole["districts"]]
+    assert whole["ok"]
+    assert len(parts) >= 3
+    for field in ("invited", "yes", "no", "opted_out", "not_replied"):
+        assert whole[field] == sum(part[field] for part in parts), field
+    # Each figure is rounded to 0.001 MW.
+    assert whole["expected_mw"] == pytest.approx(sum(part["expected_mw"] for part in parts), abs=0.0005 * (len(parts) + 1))

@@ -7,7 +7,7 @@ then plays one event day through the tools. The day before brings the warning, t
 invitations to every district, 17:00 the replies, the event supervision, and its end the
 report. Read tools are called --repeats times at each stage, and tools that send are called
 once per district. It prints a Markdown table of build time, file size and per-tool p50/p95
-latency.
+latency, with the median CPU time of this process beside the wall-clock times.
 
 This development script lives in tools because it times the tools on the simulator.
 """
@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,25 +38,38 @@ from sim_grid.timeline import advance_clock
 
 
 class Timings:
-    """Latency samples (seconds) per tool."""
+    """Latency samples (seconds) per tool: wall-clock time and the CPU time of this process.
+
+    On a machine shared with other work the wall-clock time grows with the load, while the
+    CPU time stays near the call's own computing cost. It leaves out waits for the disk.
+    """
 
     def __init__(self) -> None:
         self.samples: dict[str, list[float]] = defaultdict(list)
+        self.cpu_samples: dict[str, list[float]] = defaultdict(list)
 
     def call(self, ctx, label: str, name: str, **arguments) -> dict:
         from tools import call_tool
 
-        start = time.perf_counter()
-        result = call_tool(name, arguments, ctx)
-        self.samples[label].append(time.perf_counter() - start)
+        with self.measure(label):
+            result = call_tool(name, arguments, ctx)
         if not result["ok"]:
             raise RuntimeError(f"{name}({arguments}) failed: {result['error']}")
         return result
 
-    def percentiles_ms(self, label: str) -> tuple[float, float, int]:
+    @contextmanager
+    def measure(self, label: str) -> Iterator[None]:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        yield
+        self.samples[label].append(time.perf_counter() - start)
+        self.cpu_samples[label].append(time.process_time() - cpu_start)
+
+    def percentiles_ms(self, label: str) -> tuple[float, float, float, int]:
+        """Return the wall-clock p50 and p95, the CPU p50 (all in ms) and the sample count."""
         values = sorted(self.samples[label])
         p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
-        return statistics.median(values) * 1000, p95 * 1000, len(values)
+        cpu_p50 = statistics.median(self.cpu_samples[label])
+        return statistics.median(values) * 1000, p95 * 1000, cpu_p50 * 1000, len(values)
 
 
 def play_event_day(engine, chart_dir: Path, repeats: int, seed: int = 0) -> Timings:
@@ -112,9 +127,8 @@ def play_event_day(engine, chart_dir: Path, repeats: int, seed: int = 0) -> Timi
         timings.call(ctx, "send_supervision_sms (per district)", "send_supervision_sms", date="today", district=district)
 
     # After the event: settlement runs inside the clock move.
-    start = time.perf_counter()
-    advance_clock(engine, to=event_end + timedelta(minutes=30))
-    timings.samples["settle event (advance_clock)"].append(time.perf_counter() - start)
+    with timings.measure("settle event (advance_clock)"):
+        advance_clock(engine, to=event_end + timedelta(minutes=30))
     for _ in range(repeats):
         timings.call(ctx, "generate_effect_report", "generate_effect_report", date="today")
         timings.call(ctx, "list_underperformers (settled)", "list_underperformers", date="today")
@@ -136,22 +150,22 @@ def machine_line() -> str:
         memory = "unknown memory"
     return (
         f"{os.cpu_count()} cores ({cpu}), {memory}, Python {platform.python_version()}, "
-        f"SQLite {sqlite3.sqlite_version}"
+        f"SQLite {sqlite3.sqlite_version}, 1-minute load average {os.getloadavg()[0]:.1f} at the end of the run"
     )
 
 
-def markdown_table(sizes: list[int], builds: dict[int, tuple[float, float]], results: dict[int, Timings]) -> str:
+def markdown_table(sizes: list[int], builds: dict[int, tuple[float, float, float]], results: dict[int, Timings]) -> str:
     header = "| | " + " | ".join(f"{n:,} customers" for n in sizes) + " |"
     lines = [header, "|---" * (len(sizes) + 1) + "|"]
-    lines.append("| build (s) | " + " | ".join(f"{builds[n][0]:.0f}" for n in sizes) + " |")
-    lines.append("| SQLite file (MB) | " + " | ".join(f"{builds[n][1]:.0f}" for n in sizes) + " |")
+    lines.append("| build, s wall / CPU | " + " | ".join(f"{builds[n][0]:.0f} / {builds[n][1]:.0f}" for n in sizes) + " |")
+    lines.append("| SQLite file (MB) | " + " | ".join(f"{builds[n][2]:.0f}" for n in sizes) + " |")
     labels = list(results[sizes[0]].samples)
     for label in labels:
         cells = []
         for n in sizes:
-            p50, p95, count = results[n].percentiles_ms(label)
-            cells.append(f"{p50:.0f} / {p95:.0f} (n={count})")
-        lines.append(f"| {label}, ms p50 / p95 | " + " | ".join(cells) + " |")
+            p50, p95, cpu_p50, count = results[n].percentiles_ms(label)
+            cells.append(f"{p50:.0f} / {p95:.0f} / {cpu_p50:.0f} (n={count})")
+        lines.append(f"| {label}, ms p50 / p95 / CPU p50 | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -166,13 +180,13 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = args.folder or Path(tempfile.mkdtemp(prefix="dr-benchmark-"))
     folder.mkdir(parents=True, exist_ok=True)
-    builds: dict[int, tuple[float, float]] = {}
+    builds: dict[int, tuple[float, float, float]] = {}
     results: dict[int, Timings] = {}
     for customers in args.customers:
         path = folder / f"province_{customers}.db"
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         engine = create_province(path, seed=args.seed, customers=customers, history_days=args.days, overwrite=True)
-        builds[customers] = (time.perf_counter() - start, path.stat().st_size / 1024**2)
+        builds[customers] = (time.perf_counter() - start, time.process_time() - cpu_start, path.stat().st_size / 1024**2)
         print(f"built {customers} customers in {builds[customers][0]:.1f} s", file=sys.stderr)
         results[customers] = play_event_day(engine, folder / "charts", args.repeats)
         engine.dispose()

@@ -98,16 +98,25 @@ def send_dr_notification(args: SendDrNotificationArgs, ctx: ToolContext) -> dict
     }
 
 
-def invited_customers(session: Session, event: Event, district: District | None) -> list[Customer]:
-    """Return the customers who received an invitation for the event, optionally in one district."""
+def invited_query(event: Event, district: District | None, *columns):
+    """Select the columns of each customer who received an invitation for the event, by user id.
+
+    district, when given, keeps the customers of that district.
+    """
     query = (
-        select(Customer)
+        select(*columns)
+        .select_from(Customer)
         .join(SmsOutbox, SmsOutbox.customer_id == Customer.id)
         .where(SmsOutbox.event_id == event.id, SmsOutbox.kind == "invitation", SmsOutbox.status != "queued")
     )
     if district is not None:
         query = query.where(Customer.district_id == district.id)
-    return list(session.exec(query.order_by(Customer.user_id)).all())
+    return query.order_by(Customer.user_id)
+
+
+def invited_customers(session: Session, event: Event, district: District | None) -> list[Customer]:
+    """Return the customers who received an invitation for the event, optionally in one district."""
+    return list(session.exec(invited_query(event, district, Customer)).all())
 
 
 def decisive_replies(session: Session, event: Event, now) -> dict[int, str]:

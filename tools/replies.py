@@ -8,15 +8,14 @@ from sim_grid import read_clock
 from tools.context import ToolContext
 from tools.contract import CountRepliesArgs
 from tools.errors import ToolError
-from tools.invitations import decisive_replies, invited_customers
+from tools.invitations import decisive_replies, invited_query
 from sim_grid.models import Customer, District
 from tools.lookup import all_districts, day_of, district_allocation, event_of_day, optional_district
 from tools.text import clock_label, day_label, number, percent
 
 
-def _invited_districts(session: Session, invited: list[Customer]) -> list[District]:
-    ids = sorted({customer.district_id for customer in invited})
-    return [session.get(District, district_id) for district_id in ids]
+def _invited_districts(session: Session, district_ids: list[int]) -> list[District]:
+    return [session.get(District, district_id) for district_id in sorted(set(district_ids))]
 
 
 def count_replies(args: CountRepliesArgs, ctx: ToolContext) -> dict:
@@ -26,7 +25,10 @@ def count_replies(args: CountRepliesArgs, ctx: ToolContext) -> dict:
         day = day_of(session, args.date)
         event = event_of_day(session, day)
         now = read_clock(session)
-        invited = invited_customers(session, event, district)
+        # Plain columns rather than Customer objects, because a province has tens of thousands of invitees.
+        invited = session.exec(
+            invited_query(event, district, Customer.id, Customer.district_id, Customer.declared_kw)
+        ).all()
         scope = district.name if district else "全市"
         if not invited:
             raise ToolError(f"{scope}还没有发送{day_label(day)}的邀约短信，请先发送需求响应通知。")
@@ -34,7 +36,7 @@ def count_replies(args: CountRepliesArgs, ctx: ToolContext) -> dict:
         # Without a named district the count covers the districts invited so far, and the
         # comparison uses their targets: the whole event's target would understate progress
         # while some districts have not been invited yet.
-        districts = [district] if district is not None else _invited_districts(session, invited)
+        districts = [district] if district is not None else _invited_districts(session, [row.district_id for row in invited])
         if district is None and len(districts) == 1:
             scope = districts[0].name
         elif district is None and len(districts) < len(all_districts(session)):
@@ -46,11 +48,12 @@ def count_replies(args: CountRepliesArgs, ctx: ToolContext) -> dict:
             target_mw = event.target_mw if district is None else None
         replies = decisive_replies(session, event, now)
 
-    yes = [c for c in invited if replies.get(c.id) == "yes"]
-    no_count = sum(1 for c in invited if replies.get(c.id) == "no")
-    optout_count = sum(1 for c in invited if replies.get(c.id) == "optout")
+    answers = [replies.get(row.id) for row in invited]
+    yes = [row for row, answer in zip(invited, answers) if answer == "yes"]
+    no_count = answers.count("no")
+    optout_count = answers.count("optout")
     silent_count = len(invited) - len(yes) - no_count - optout_count
-    expected_mw = sum(c.declared_kw for c in yes) / 1000
+    expected_mw = sum(row.declared_kw for row in yes) / 1000
     rate = len(yes) / len(invited)
 
     summary = (

@@ -32,8 +32,8 @@ def _require_started(event: Event, now: datetime, settings: DRSettings) -> None:
 
 
 def _live_underperformers(session: Session, event: Event, now: datetime, settings: DRSettings, district: District | None):
-    progress = live_progress(session, event, now, settings, district.id if district else None)
-    below = [p for p in progress if p.rate < settings.qualify_rate_min]
+    district_id = district.id if district else None
+    below = live_progress(session, event, now, settings, district_id, below_rate=settings.qualify_rate_min)
     return sorted(below, key=lambda p: p.rate)
 
 
