@@ -101,6 +101,9 @@ def load_tokenizer(base_model: str | None = None):
     path = resolve_base_model(base_model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     # A model whose own template already handles tools (Qwen) keeps it.
+    # NOTE: the local decoder's candidates use the project's compact <tool_call>{...}</tool_call>
+    # form, not Qwen's "<tool_call>\n{...}\n</tool_call>", so such a model is scored on a form it
+    # was not fine-tuned on.
     own = tokenizer.chat_template or ""
     if "tools" not in own:
         tokenizer.chat_template = CHAT_TEMPLATE
@@ -109,21 +112,70 @@ def load_tokenizer(base_model: str | None = None):
     return tokenizer
 
 
-def load_model(base_model: str | None = None, adapter: str | None = None):
-    """Load the base model in fp32 (this CPU has no native bf16), with a PEFT adapter if given."""
+def artefact_kind(folder: Path | str) -> str:
+    """Return what a training artefact folder holds: "lora", "adapter" (bottleneck) or "full"."""
+    from agent.bottleneck import is_bottleneck_folder
+
+    folder = Path(folder)
+    if (folder / "adapter_config.json").is_file():
+        return "lora"
+    if is_bottleneck_folder(folder):
+        return "adapter"
+    if (folder / "config.json").is_file() and any(folder.glob("*.safetensors")):
+        return "full"
+    raise BaseModelNotFound(
+        f"{folder} contains no LoRA adapter (adapter_config.json), bottleneck adapter "
+        "(bottleneck_config.json) or full model (config.json + safetensors)"
+    )
+
+
+def load_model(base_model: str | None = None, adapter: str | None = None, merge: bool = True):
+    """Load the base model in fp32 (this CPU has no native bf16) with a training artefact if given.
+
+    ``adapter`` may be a LoRA folder (merged into the weights unless ``merge`` is False), a
+    bottleneck-adapter folder, or a full fine-tuned model folder, which replaces the base.
+    """
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as transformers_logging
 
-    path = resolve_base_model(base_model)
+    kind = artefact_kind(adapter) if adapter else None
+    path = Path(adapter) if kind == "full" else resolve_base_model(base_model)
     # The per-tensor loading bar is noise in a chat window; the load takes about a second.
     transformers_logging.disable_progress_bar()
     model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     transformers_logging.enable_progress_bar()
-    if adapter:
+    if kind == "lora":
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter)
-        model = model.merge_and_unload()
+        if merge:
+            model = model.merge_and_unload()
+    elif kind == "adapter":
+        from agent.bottleneck import load_bottleneck
+
+        load_bottleneck(model, adapter)
+    model.eval()
+    return model
+
+
+def load_switchable_lora(base_model: str | None, adapters: dict[str, str]):
+    """Load the base once with several named LoRA adapters, unmerged, for switching per request.
+
+    The returned ``PeftModel`` runs one adapter at a time (``set_adapter``); merged weights
+    would need one model copy per adapter.
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    for name, folder in adapters.items():
+        if artefact_kind(folder) != "lora":
+            raise ValueError(f"adapter {name!r} at {folder} is not a LoRA adapter; only LoRA adapters can be switched per request")
+    model = AutoModelForCausalLM.from_pretrained(resolve_base_model(base_model), dtype=torch.float32)
+    names = list(adapters)
+    model = PeftModel.from_pretrained(model, adapters[names[0]], adapter_name=names[0])
+    for name in names[1:]:
+        model.load_adapter(adapters[name], adapter_name=name)
     model.eval()
     return model

@@ -268,32 +268,124 @@ def cmd_data_build(args) -> int:
 
 
 def cmd_finetune(args) -> int:
-    from finetune.train import FinetuneConfig, train
+    from finetune.train import FinetuneConfig, FinetuneConfigError, train
 
-    config = FinetuneConfig(
-        base_model=args.base_model,
-        data_dir=args.data,
-        output_dir=args.output,
-        epochs=args.epochs,
-        max_steps=args.max_steps,
-        learning_rate=args.learning_rate,
-        lora_r=args.lora_r,
-        batch_size=args.batch_size,
-        max_train_samples=args.max_train_samples,
-    )
-    summary = train(config)
+    overrides = {
+        "method": args.method,
+        "base_model": args.base_model,
+        "data_dir": args.data,
+        "output_dir": args.output,
+        "epochs": args.epochs,
+        "max_steps": args.max_steps,
+        "learning_rate": args.learning_rate,
+        "lora_r": args.lora_r,
+        "bottleneck_dim": args.bottleneck_dim,
+        "batch_size": args.batch_size,
+        "max_train_samples": args.max_train_samples,
+        "save_steps": args.save_steps,
+    }
+    try:
+        if args.config:
+            config = FinetuneConfig.from_yaml(args.config, **overrides)
+        else:
+            config = FinetuneConfig(**{key: value for key, value in overrides.items() if value is not None})
+    except (FinetuneConfigError, OSError) as error:
+        print(f"训练配置有误：{error}", file=sys.stderr)
+        return 2
+    if not (Path(config.data_dir) / "train.jsonl").is_file():
+        print(f"找不到训练数据 {config.data_dir}/train.jsonl，请先运行 dr-agent data build", file=sys.stderr)
+        return 2
+    if args.no_packing:
+        config.packing = False
+    summary = train(config, resume=args.resume)
     print(json.dumps(summary, ensure_ascii=False, indent=2))
+    print(f"训练完成（{config.method}），结果已写入 {config.output_dir}，配置见 {config.output_dir}/finetune_config.yaml")
+    return 0
+
+
+def _eval_config(args):
+    from finetune.evaluate import EvalConfig
+
+    return EvalConfig(
+        data_dir=args.data,
+        split=args.split,
+        limit=args.limit,
+        scenarios=list(args.scenarios),
+        samples=args.samples,
+        temperature=args.temperature,
+        seed=args.seed,
+    )
+
+
+def cmd_export(args) -> int:
+    from finetune.export_model import ExportError, check_vllm_lora, export_merged
+    from agent.base_model import artefact_kind
+
+    if not args.merge:
+        print("请加 --merge：导出会把训练结果合并进基座模型，写成一个完整的 safetensors 模型目录。", file=sys.stderr)
+        return 2
+    try:
+        summary = export_merged(args.adapter, args.out, args.base_model)
+    except ExportError as error:
+        print(f"无法导出：{error}", file=sys.stderr)
+        return 2
+    print(f"已写入合并后的模型：{args.out}（{summary['kind']}，{summary['parameters']:,} 个参数）")
+    if artefact_kind(args.adapter) == "lora":
+        problems = check_vllm_lora(args.adapter)
+        if problems:
+            print("注意：未合并的适配器不能直接被 vLLM 加载：" + "；".join(problems))
+        else:
+            print(f"未合并的适配器也可直接用 vLLM 加载：--enable-lora --lora-modules dr-agent={args.adapter}")
     return 0
 
 
 def cmd_eval(args) -> int:
-    from finetune.evaluate import evaluate_split
+    from agent.policy import LocalPolicy
+    from finetune.evaluate import evaluate_policy
+    from finetune.report import print_console
 
-    report = evaluate_split(Path(args.data), args.split, args.base_model, args.adapter, limit=args.limit)
-    print(json.dumps(report["metrics"], ensure_ascii=False, indent=2))
+    config = _eval_config(args)
+    report = evaluate_policy(LocalPolicy(args.base_model, args.adapter), config, name=args.adapter, show_progress=not args.json)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        print_console({args.adapter: report})
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, ensure_ascii=False, indent=2)
+            json.dump(report, handle, ensure_ascii=False, indent=2, default=str)
+    return 0
+
+
+def _eval_report_command(args) -> str:
+    """Return the eval-report command with every effective option, for the page it writes."""
+    import shlex
+
+    parts = ["dr-agent", "eval-report"]
+    for item in args.model:
+        parts += ["--model", item]
+    if args.base_model:
+        parts += ["--base-model", args.base_model]
+    parts += ["--data", args.data, "--split", args.split]
+    if args.limit:
+        parts += ["--limit", str(args.limit)]
+    parts += ["--scenarios", *args.scenarios]
+    parts += ["--samples", str(args.samples), "--temperature", str(args.temperature), "--seed", str(args.seed)]
+    parts += ["--out", args.out]
+    return shlex.join(parts)
+
+
+def cmd_eval_report(args) -> int:
+    from finetune.report import compare_models, parse_model_option, print_console
+
+    models: dict[str, str] = {}
+    for item in args.model:
+        name, value = parse_model_option(item)
+        if name in models:
+            raise ValueError(f"model name {name!r} is given twice")
+        models[name] = value
+    reports = compare_models(models, _eval_config(args), Path(args.out), _eval_report_command(args), base_model=args.base_model)
+    print_console(reports)
+    print(f"wrote {args.out} and {Path(args.out).with_suffix('.json')}")
     return 0
 
 
@@ -349,6 +441,22 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def _add_eval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default="data/traces", help="folder of the trace splits")
+    parser.add_argument("--split", default="test", help="split to score (default: test)")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N samples of the split")
+    parser.add_argument(
+        "--scenarios",
+        nargs="*",
+        default=["data/scenarios"],
+        metavar="PATH",
+        help="scenario YAML files or folders (default: data/scenarios); the option without a path runs none",
+    )
+    parser.add_argument("--samples", type=int, default=0, help="sampled runs per scenario for pass^k, on top of the greedy run (default: 0)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature of the sampled runs (default: 1.0)")
+    parser.add_argument("--seed", type=int, default=0, help="sampled run r uses seed + r (default: 0)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dr-agent", description="需求响应调度助手 / demand-response dispatcher agent")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
@@ -394,25 +502,50 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--export", action="store_true", help="also write messages+tools JSONL and ShareGPT (LLaMA-Factory) copies")
     build.set_defaults(func=cmd_data_build)
 
-    finetune = commands.add_parser("finetune", help="train a LoRA adapter with TRL")
-    finetune.add_argument("--data", default="data/traces")
-    finetune.add_argument("--output", default="data/adapter")
-    finetune.add_argument("--base-model", default=None)
-    finetune.add_argument("--epochs", type=float, default=1.0)
-    finetune.add_argument("--max-steps", type=int, default=-1)
-    finetune.add_argument("--learning-rate", type=float, default=8e-4)
-    finetune.add_argument("--lora-r", type=int, default=16)
-    finetune.add_argument("--batch-size", type=int, default=8)
-    finetune.add_argument("--max-train-samples", type=int, default=None)
+    finetune = commands.add_parser("finetune", help="train a LoRA, full-parameter or bottleneck-adapter model with TRL")
+    finetune.add_argument("--config", default=None, help="YAML file of FinetuneConfig fields; options given here override it")
+    finetune.add_argument("--method", choices=["lora", "full", "adapter"], default=None, help="what trains (default: lora)")
+    finetune.add_argument("--data", default=None, help="trace folder with train.jsonl (default: data/traces)")
+    finetune.add_argument("--output", default=None, help="artefact folder (default: data/adapter)")
+    finetune.add_argument("--base-model", default=None, help="local base model folder (default: embedded SmolLM2-135M-Instruct)")
+    finetune.add_argument("--epochs", type=float, default=None, help="passes over the training split (default: 1)")
+    finetune.add_argument("--max-steps", type=int, default=None, help="stop after N optimizer steps (default: use epochs)")
+    finetune.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default per method: lora 8e-4, full 1e-4, adapter 1e-3)")
+    finetune.add_argument("--lora-r", type=int, default=None, help="LoRA rank (default: 16)")
+    finetune.add_argument("--bottleneck-dim", type=int, default=None, help="bottleneck adapter width (default: 64)")
+    finetune.add_argument("--batch-size", type=int, default=None, help="samples per optimizer step (default: 8)")
+    finetune.add_argument("--max-train-samples", type=int, default=None, help="train on the first N samples only")
+    finetune.add_argument("--no-packing", action="store_true", help="pad each sample instead of packing a step into one row")
+    finetune.add_argument("--save-steps", type=int, default=None, help="write a resumable checkpoint every N steps (default: 25)")
+    finetune.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in OUTPUT/checkpoints")
     finetune.set_defaults(func=cmd_finetune)
 
-    evaluate = commands.add_parser("eval", help="tool and argument accuracy on a trace split")
-    evaluate.add_argument("--data", default="data/traces")
-    evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--limit", type=int, default=None)
+    export = commands.add_parser("export", help="merge a LoRA adapter (or re-save a full model) into one safetensors model folder")
+    export.add_argument("--adapter", required=True, help="training artefact folder (LoRA adapter or full model)")
+    export.add_argument("--out", required=True, help="empty or new folder for the merged model")
+    export.add_argument("--merge", action="store_true", help="merge the adapter into the base weights (required)")
+    export.add_argument("--base-model", default=None, help="base model folder the adapter was trained on (default: embedded SmolLM2-135M-Instruct)")
+    export.set_defaults(func=cmd_export)
+
+    evaluate = commands.add_parser("eval", help="accuracy on a trace split, task success and pass^k on the scenario scripts")
+    _add_eval_options(evaluate)
+    evaluate.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
     evaluate.add_argument("--out", default=None, help="write the full report as JSON here")
     _add_model_options(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+    report = commands.add_parser("eval-report", help="evaluate several models side by side and write docs/evaluation.md")
+    report.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="NAME=VALUE",
+        help="a column of the report; VALUE is what --adapter takes: none, default, a LoRA, full-model or bottleneck-adapter folder (repeat the option)",
+    )
+    report.add_argument("--base-model", default=None, help="local base model folder for every model (default: embedded SmolLM2-135M-Instruct)")
+    _add_eval_options(report)
+    report.add_argument("--out", default="docs/evaluation.md", help="Markdown file to write; the JSON report goes beside it with a .json suffix")
+    report.set_defaults(func=cmd_eval_report)
 
     audit = commands.add_parser("audit", help="list proposed sends and the dispatcher's decisions")
     audit.add_argument("--db", default=str(default_db()))
@@ -455,8 +588,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if getattr(args, "command", None) == "chat" and args.checkpoints is None:
         args.checkpoints = str(Path(args.db).with_name("conversations.db"))
+    from agent.base_model import BaseModelNotFound
+
     try:
         return args.func(args)
+    except BaseModelNotFound as error:
+        print(f"错误：找不到模型或训练结果（{error}）。", file=sys.stderr)
+        return 2
     except FileNotFoundError as error:
         print(f"错误：找不到文件 {error.filename or error}", file=sys.stderr)
         return 2

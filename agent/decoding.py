@@ -2,11 +2,15 @@
 
 The candidates (every admissible tool call and fixed reply, see ``agent.candidates``) are
 tokenised whole, exactly as training tokenised them, and put in a token trie. Decoding walks
-the trie greedily: where a node has one child the token is forced and no logits are needed, so
+the trie: where a node has one child the token is forced and no logits are needed, so
 runs of forced tokens (JSON keys, the rest of a tool name) go through the model in one forward
 pass (jump-forward decoding). Only branching nodes cost a model step, typically a handful per
 turn. The KV cache of the longest common prefix with the previous call (system prompt and
 earlier turns) is reused.
+
+A branching node takes its most probable child by default. With a temperature above 0 it
+samples among the admissible children instead, so that repeated runs of one task can differ
+(the pass^k evaluation).
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class DecodeResult:
 
 
 class TrieDecoder:
-    """Greedy trie decoding with prefix KV-cache reuse for one causal LM."""
+    """Greedy or sampled trie decoding with prefix KV-cache reuse for one causal LM."""
 
     def __init__(self, model, tokenizer):
         self.model = model
@@ -52,6 +56,11 @@ class TrieDecoder:
         self._cache = None
         end = tokenizer.convert_tokens_to_ids("<|im_end|>")
         self.end_token_id = end if isinstance(end, int) and end >= 0 else tokenizer.eos_token_id
+
+    def reset(self) -> None:
+        """Forget the cached prefix (its keys and values are stale once the weights change)."""
+        self._cache = None
+        self._cached_ids = []
 
     def encode_candidates(self, texts: list[str]) -> list[list[int]]:
         encoded = self.tokenizer(texts, add_special_tokens=False)["input_ids"]
@@ -102,13 +111,27 @@ class TrieDecoder:
             assert self._cache.get_seq_length() == length
         return total
 
-    def decode(self, prompt_ids: list[int], candidate_tokens: list[list[int]], whole: set[int] | None = None) -> DecodeResult:
-        """Choose a candidate greedily along the trie.
+    def decode(
+        self,
+        prompt_ids: list[int],
+        candidate_tokens: list[list[int]],
+        whole: set[int] | None = None,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> DecodeResult:
+        """Choose a candidate along the trie, greedily or by sampling.
 
         Candidates in ``whole`` (short fixed replies) are scored as complete sequences at the
         first branching, because their first tokens are shared ("请问…", "请提供…"): a prefix
         would carry the probability of replies that are not admissible in this turn.
+
+        At ``temperature`` 0 (the default) every branching takes the most probable child. Above
+        0 it draws a child with probability proportional to exp(logprob / temperature), the
+        log-probabilities renormalised over the admissible children only, using ``generator``
+        (a CPU ``torch.Generator``; None uses torch's global generator).
         """
+        if temperature < 0:
+            raise ValueError(f"temperature must be 0 or more, got {temperature}")
         if not candidate_tokens:
             raise ValueError("decode needs at least one candidate")
         trie = build_trie(candidate_tokens)
@@ -132,13 +155,19 @@ class TrieDecoder:
             all_logprobs = torch.log_softmax(logits.float(), dim=-1)
             scores = all_logprobs[allowed]
             if steps == 1 and whole:
-                chosen = self._first_branch(node, all_logprobs, candidate_tokens, whole)
+                if temperature > 0:
+                    chosen = _sample_first_branch(self, node, all_logprobs, candidate_tokens, whole, temperature, generator)
+                else:
+                    chosen = self._first_branch(node, all_logprobs, candidate_tokens, whole)
                 if chosen is not None:
                     index, sequence_logprob = chosen
                     return DecodeResult(index, sequence_logprob, steps, len(prompt_ids), reused)
                 allowed = list(node.children)
                 scores = all_logprobs[allowed]
-            best = int(torch.argmax(scores))
+            if temperature > 0:
+                best = sample_index(scores, temperature, generator)
+            else:
+                best = int(torch.argmax(scores))
             logprob += float(scores[best])
             token = allowed[best]
             pending.append(token)
@@ -192,6 +221,53 @@ def _first_branch_impl(decoder: "TrieDecoder", node: _Node, logprobs: torch.Tens
     for token, child in list(node.children.items()):
         if best_other > -math.inf and all(leaf in whole for leaf in _leaves(child)):
             del node.children[token]
+    return None
+
+
+def sample_index(scores: torch.Tensor, temperature: float, generator: torch.Generator | None) -> int:
+    """Draw an index of ``scores`` (log-probabilities) with probability proportional to exp(score / temperature)."""
+    if len(scores) == 1:
+        return 0
+    # The generator is a CPU one, so the draw happens on the CPU whatever the model's device.
+    probabilities = torch.softmax(scores.detach().float().cpu() / temperature, dim=-1)
+    return int(torch.multinomial(probabilities, 1, generator=generator))
+
+
+def _sample_first_branch(
+    decoder: "TrieDecoder",
+    node: _Node,
+    logprobs: torch.Tensor,
+    candidate_tokens: list[list[int]],
+    whole: set[int],
+    temperature: float,
+    generator: torch.Generator | None,
+):
+    """Sample at the first branching among whole fixed replies and the other branches.
+
+    The options and their scores are those of the greedy ``_first_branch_impl``: a fixed reply
+    scores its whole sequence, any other branch its first token. Return (candidate index,
+    log-probability) when a fixed reply is drawn. Otherwise keep only the drawn branch in
+    ``node`` and return None, so that decoding goes on inside it.
+    """
+    options: list[tuple[int | None, int | None, float]] = []  # (fixed reply, branch token, score)
+    for token, child in node.children.items():
+        leaves = _leaves(child)
+        first = float(logprobs[token])
+        if all(leaf in whole for leaf in leaves):
+            if first < _MIN_FIRST_TOKEN_LOGPROB:
+                continue
+            for leaf in leaves:
+                options.append((leaf, None, decoder._sequence_logprob(logprobs, candidate_tokens[leaf])))
+        else:
+            options.append((None, token, first))
+    if not options:
+        return None
+
+    scores = torch.tensor([score for _, _, score in options])
+    reply, token, score = options[sample_index(scores, temperature, generator)]
+    if reply is not None:
+        return reply, score
+    node.children = {token: node.children[token]}
     return None
 
 

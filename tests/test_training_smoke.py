@@ -2,6 +2,8 @@
 
 import json
 
+import yaml
+
 from finetune.traces import TraceConfig, write_dataset
 from finetune.train import FinetuneConfig, train
 
@@ -27,7 +29,7 @@ def test_lora_training_reduces_loss(tmp_path):
     assert summary["steps"] == 8
     assert summary["last_loss"] < summary["first_loss"]
     assert (output / "adapter_config.json").is_file()
-    saved = json.loads((output / "finetune_config.json").read_text())
+    saved = yaml.safe_load((output / "finetune_config.yaml").read_text())
     assert saved["max_steps"] == 8
     adapter_config = json.loads((output / "adapter_config.json").read_text())
     assert "lm_head" not in adapter_config["target_modules"]
