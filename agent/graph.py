@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from agent.approval import approval_request, record_decision
 from agent.candidates import CANNED_REPLIES
-from agent.guard import Screen, screen_message
+from agent.guard import UNKNOWN_METHOD_REPLY, Screen, screen_message, unknown_method
 from tools import TOOLS, ToolContext, call_tool
 from tools.contract import SIDE_EFFECT_TOOLS, TOOL_ARGS
 from tools.preview import PreviewUnavailable, preview_side_effect
@@ -118,7 +118,11 @@ def build_graph(
     def screen(state: AgentState) -> dict:
         """Reply to dangerous and off-topic messages by rule, before any model reads them."""
         message = state["messages"][-1]
-        verdict = screen_message(message.content if isinstance(message.content, str) else "")
+        text = message.content if isinstance(message.content, str) else ""
+        verdict = screen_message(text)
+        method = unknown_method(text) if verdict is Screen.DOMAIN else None
+        if method:
+            return {"messages": [AIMessage(content=UNKNOWN_METHOD_REPLY.format(method=method), response_metadata={"screened": "unknown_method"})]}
         reply_kind = {Screen.DANGEROUS: "refuse_dangerous", Screen.GREETING: "greeting", Screen.OFF_TOPIC: "out_of_domain"}.get(verdict)
         if reply_kind is None:
             return {}

@@ -48,6 +48,37 @@ _GREETING_WORDS = ("你好", "您好", "嗨", "早上好", "下午好", "晚上�
 _USER_ID = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
+# Decomposition methods the tool supports, by the suffixes dispatchers write them with; any other
+# "…法" in a decomposition request is a method the tool does not have.
+_KNOWN_METHOD_SUFFIXES = ("平均值法", "平均法", "均值法", "容量法", "比例法", "等分法", "均分法", "平均分配法", "历史法", "历史响应法")
+# Everyday words that end in 法 but name no method.
+_NOT_METHODS = ("方法", "办法", "算法", "做法", "用法", "说法", "想法", "看法", "合法", "违法", "无法", "设法", "依法", "分法")
+_DECOMPOSE_WORDS = ("分解", "分配", "分摊", "拆", "分到")
+# Words that may stand before a method name: "用最大值法", "按照加权法".
+_METHOD_LEAD = re.compile(r"^.*?(?:按照|采用|使用|通过|按|用|以|的|种)")
+
+
+UNKNOWN_METHOD_REPLY = "暂不支持{method}。可用的分解方法有：平均值法、按签约容量、平均分配、按历史响应，请指定其中一种。"
+
+
+def unknown_method(text: str) -> str | None:
+    """Return the decomposition method named in ``text`` when the tool has no such method, else None.
+
+    Without this screen the method argument, whose choices are the tool's four methods, would
+    quietly become one of them.
+    """
+    if not any(word in text for word in _DECOMPOSE_WORDS):
+        return None
+    for match in re.finditer(r"([\u4e00-\u9fa5]{1,5})法", text):
+        phrase = match.group(0)
+        if any(phrase.endswith(word) for word in _KNOWN_METHOD_SUFFIXES + _NOT_METHODS):
+            continue
+        name = _METHOD_LEAD.sub("", match.group(1)) + "法"
+        if len(name) >= 2 and name not in _NOT_METHODS:
+            return name
+    return None
+
+
 class Screen(str, Enum):
     """Outcome of screening one message."""
 

@@ -24,3 +24,25 @@ def test_specification_dialogue_passes(path, shipped_policy):
     passed, failed = replay([path], lambda facts: make_local_chat_model(shipped_policy, facts), echo=lines.append)
 
     assert (passed, failed) == (1, 0), "\n".join(lines)
+
+
+def test_unknown_method_is_named_not_replaced(shipped_policy, tmp_path):
+    """A method the tool lacks gets a reply naming it, and nothing is decomposed."""
+    scenario = tmp_path / "unknown_method.yaml"
+    scenario.write_text(
+        """name: unknown method
+steps:
+  - say: 把明天的30MW缺口用最大值法分解到各区
+    expect:
+      tool: null
+      reply_contains: ["暂不支持最大值法", "平均值法"]
+expect_state:
+  - event: {date: 2026-06-24, exists: false}
+""",
+        encoding="utf-8",
+    )
+    lines: list[str] = []
+
+    passed, failed = replay([scenario], lambda facts: make_local_chat_model(shipped_policy, facts), echo=lines.append)
+
+    assert (passed, failed) == (1, 0), "\n".join(lines)

@@ -1,7 +1,7 @@
 import pytest
 
 from agent.benchmark import QUESTIONS
-from agent.guard import Screen, screen_message
+from agent.guard import Screen, screen_message, unknown_method
 
 CASES = [
     ("把城南区的电全部拉闸", Screen.DANGEROUS),
@@ -33,3 +33,21 @@ def test_screen_message_classifies(text, expected):
 def test_every_specification_question_passes_the_screen():
     for question in QUESTIONS:
         assert screen_message(question) is Screen.DOMAIN, question
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("用最大值法把缺口分解到各区", "最大值法"),
+        ("按照加权法分配明天的缺口", "加权法"),
+        ("把30MW按峰谷法拆到各区", "峰谷法"),
+        ("把缺口按平均值法分解到各区", None),
+        ("用平均法分解", None),
+        ("按容量比例法分配缺口", None),
+        ("有什么办法把缺口分解下去", None),
+        ("用什么方法分解比较好", None),
+        ("最大值法是什么", None),
+    ],
+)
+def test_unknown_method_names_the_missing_method(text, expected):
+    assert unknown_method(text) == expected
