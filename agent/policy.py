@@ -8,6 +8,7 @@ outputs and lets the model pick one of them.
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import threading
 import time
@@ -54,7 +55,7 @@ def resolve_adapter(adapter: str | None) -> str | None:
         return None
     path = Path(adapter).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"{path} is not a folder")
+        raise FileNotFoundError(errno.ENOENT, "no such folder", str(path))
     artefact_kind(path)
     return str(path)
 

@@ -75,6 +75,8 @@ class FinetuneConfig:
     )
 
     def __post_init__(self) -> None:
+        for item in fields(self):
+            _check_type(item.name, item.type, getattr(self, item.name))
         if self.method not in METHODS:
             raise FinetuneConfigError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if "lm_head" in self.target_modules:
@@ -92,7 +94,10 @@ class FinetuneConfig:
         """Read a config file; keyword overrides (CLI options that were given) win over the file."""
         import yaml
 
-        values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        try:
+            values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise FinetuneConfigError(f"{path} is not valid YAML: {error}") from error
         if not isinstance(values, dict):
             raise FinetuneConfigError(f"{path}: expected a mapping of option names to values")
         known = {item.name for item in fields(cls)}
@@ -106,6 +111,21 @@ class FinetuneConfig:
         import yaml
 
         Path(path).write_text(yaml.safe_dump(asdict(self), allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "list[str]": (list,), "None": (type(None),)}
+
+
+def _check_type(name: str, annotation: str, value) -> None:
+    """Raise FinetuneConfigError when ``value`` does not fit the field's annotation, e.g. "float | None"."""
+    allowed = tuple(kind for part in annotation.split("|") for kind in _TYPES[part.strip()])
+    # bool is a subclass of int, but "epochs: true" is a mistake, not 1 epoch.
+    if isinstance(value, bool) and bool not in allowed:
+        allowed = ()
+    if not isinstance(value, allowed):
+        raise FinetuneConfigError(f"{name} must be {annotation}, not {value!r}")
+    if annotation == "list[str]" and not all(isinstance(entry, str) for entry in value):
+        raise FinetuneConfigError(f"{name} must be a list of names, not {value!r}")
 
 
 def _read_jsonl(path: Path, limit: int | None = None) -> list[dict]:

@@ -160,6 +160,12 @@ def test_config_file_round_trips_and_rejects_unknown_keys(tmp_path):
     path.write_text("method: lora\nlora_rank: 8\n")
     with pytest.raises(FinetuneConfigError, match="lora_rank"):
         FinetuneConfig.from_yaml(path)
+    path.write_text("method: lora\nlearning_rate: fast\n")
+    with pytest.raises(FinetuneConfigError, match="learning_rate"):
+        FinetuneConfig.from_yaml(path)
+    path.write_text("method:\n  bad: [unclosed\n")
+    with pytest.raises(FinetuneConfigError, match="not valid YAML"):
+        FinetuneConfig.from_yaml(path)
     with pytest.raises(FinetuneConfigError, match="lm_head"):
         FinetuneConfig(target_modules=["q_proj", "lm_head"])
     with pytest.raises(FinetuneConfigError, match="method"):

@@ -38,9 +38,16 @@ def engine(province):
 
 
 @pytest.fixture(scope="module")
-def event_hour(province, city_store, tmp_path_factory):
-    """A copy of the province one hour into tomorrow's event, every district invited at 09:00."""
-    engine = city_store.copy(province, "event_hour")
+def event_hour(city_store, tmp_path_factory):
+    """The same province one hour into tomorrow's event, every district invited at 09:00.
+
+    It is built afresh, not copied: a PostgreSQL copy needs a source without open connections,
+    and the module's ``engine`` keeps the province open.
+    """
+    location = city_store.empty("event_hour")
+    create_province(location, seed=4, customers=CUSTOMERS, history_days=HISTORY_DAYS, progress=False).dispose()
+    engine = open_city(location)
+    city_store.engines.append(engine)
     ctx = ToolContext(engine, output_dir=tmp_path_factory.mktemp("charts"))
     warning = call_tool("get_deficit_warning", {"date": "tomorrow"}, ctx)
     assert call_tool("decompose_deficit", {"gap_mw": warning["peak_gap_mw"]}, ctx)["ok"]
