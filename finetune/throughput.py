@@ -62,7 +62,7 @@ def _run_one(setting: str, data_dir: Path, steps: int, batch_size: int, samples:
             config = FinetuneConfig(max_steps=steps, batch_size=batch_size, logging_steps=1, save_steps=10_000, warmup_steps=0, cpu_bf16_autocast=setting == "project")
             args = sft_config(config, Path(scratch), bf16=False)
         else:
-            # On a CPU the defaults (bf16 on) are refused unless use_cpu is set: the least a script must add.
+            # On a CPU the defaults (bf16 on) are rejected unless use_cpu is set, the least a script must add.
             extra = {"bf16": False} if setting == "plain-fp32" else {"use_cpu": True}
             args = SFTConfig(output_dir=scratch, max_steps=steps, per_device_train_batch_size=batch_size, logging_steps=1, save_strategy="no", report_to=[], **extra)
         trainer = SFTTrainer(

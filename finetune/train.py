@@ -10,9 +10,9 @@ Loss is on assistant tokens only: the chat template marks assistant turns with
 ``{% generation %}``, and ``assistant_only_loss=True`` turns everything else (system prompt,
 dispatcher turns, tool results, context-only replies) into -100 labels.
 
-With ``packing`` the samples of a step are packed best-fit into one padding-free row; the
-position ids restart at every sample, and transformers builds a block-diagonal attention mask
-from them, so no sample attends to another (``tests/test_training_packing.py`` checks this).
+With ``packing`` the samples of a step are packed into one padding-free row. The position ids
+restart at every sample, and transformers builds a block-diagonal attention mask from them, so
+no sample attends to another (``tests/test_training_packing.py`` checks this).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def test_specification_dialogue_passes(path, shipped_policy):
     assert (passed, failed) == (1, 0), "\n".join(lines)
 
 
-def test_unknown_method_is_named_not_replaced(shipped_policy, tmp_path):
+def test_unknown_method_gets_named(shipped_policy, tmp_path):
     """A method the tool lacks gets a reply naming it, and nothing is decomposed."""
     scenario = tmp_path / "unknown_method.yaml"
     scenario.write_text(

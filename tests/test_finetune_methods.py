@@ -47,7 +47,7 @@ def tiny_lora(traces, tmp_path_factory) -> Path:
     return output
 
 
-def test_full_run_trains_every_weight_and_loads_as_a_model(traces, tmp_path):
+def test_full_run_trains_every_weight(traces, tmp_path):
     from agent.base_model import artefact_kind, load_model
     from agent.policy import LocalPolicy
 
@@ -66,7 +66,7 @@ def test_full_run_trains_every_weight_and_loads_as_a_model(traces, tmp_path):
     assert decision.candidate.text
 
 
-def test_adapter_run_trains_only_the_bottleneck_weights(traces, tmp_path):
+def test_adapter_run_trains_only_adapters(traces, tmp_path):
     from safetensors.torch import load_file
 
     from agent.base_model import artefact_kind, load_model
@@ -85,7 +85,7 @@ def test_adapter_run_trains_only_the_bottleneck_weights(traces, tmp_path):
     assert any(weight.abs().sum() > 0 for name, weight in weights.items() if ".up." in name)
 
 
-def test_lora_artefact_is_servable_by_vllm_and_merges(tiny_lora, tmp_path):
+def test_lora_artefact_merges_for_vllm(tiny_lora, tmp_path):
     from agent.base_model import load_model
     from finetune.export_model import check_vllm_lora, export_merged
 
@@ -103,7 +103,7 @@ def test_lora_artefact_is_servable_by_vllm_and_merges(tiny_lora, tmp_path):
     assert (merged / "chat_template.jinja").read_text() == (tiny_lora / "chat_template.jinja").read_text()
 
 
-def test_vllm_check_names_what_vllm_refuses(tiny_lora, tmp_path):
+def test_vllm_check_names_rejections(tiny_lora, tmp_path):
     from finetune.export_model import check_vllm_lora
 
     config = json.loads((tiny_lora / "adapter_config.json").read_text())
@@ -115,7 +115,7 @@ def test_vllm_check_names_what_vllm_refuses(tiny_lora, tmp_path):
     assert "lm_head" in problems[1]
 
 
-def test_export_refuses_a_bottleneck_adapter(traces, tmp_path):
+def test_export_rejects_bottleneck_adapter(traces, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "agent.cli", "export", "--adapter", str(_bottleneck_folder(tmp_path)), "--out", str(tmp_path / "out"), "--merge"],
         capture_output=True, text=True, timeout=300,
@@ -136,7 +136,7 @@ def _bottleneck_folder(tmp_path: Path) -> Path:
     return tmp_path / "bottleneck"
 
 
-def test_adapters_switch_per_request_and_match_single_loads(tiny_lora):
+def test_adapters_switch_per_request(tiny_lora):
     from agent.policy import SHIPPED_ADAPTER, LocalPolicy
 
     today = dt.date(2026, 6, 23)
@@ -150,7 +150,7 @@ def test_adapters_switch_per_request_and_match_single_loads(tiny_lora):
         both.decide(QUESTION, DISTRICTS, today, adapter_name="missing")
 
 
-def test_config_file_round_trips_and_rejects_unknown_keys(tmp_path):
+def test_config_file_round_trip_and_errors(tmp_path):
     path = tmp_path / "run.yaml"
     FinetuneConfig(method="adapter", bottleneck_dim=32, max_steps=7).to_yaml(path)
     loaded = FinetuneConfig.from_yaml(path, max_steps=9, learning_rate=None)
