@@ -28,7 +28,7 @@ from sqlalchemy import Engine, insert
 from sqlmodel import Session, col, select
 
 from sim_grid import import_checks as check
-from sim_grid.db import encode_curve
+from sim_grid.db import decode_curve, encode_curve
 from sim_grid.errors import SimError
 from sim_grid.models import Customer, District, LoadCurve, Station
 from sim_grid.responses import id_chunks
@@ -206,6 +206,7 @@ def _import_curves(
     required = ("user_id", "date", *(f"p{i}" for i in range(1, intervals + 1)))
     first_line: dict[tuple[str, date], int] = {}
     batch: list[tuple[int, str, date, bytes]] = []
+    added: list[tuple[int, date, bytes]] = []
 
     def flush() -> None:
         stored = _stored_days(session, {(customer_ids[u], d) for _, u, d, _ in batch})
@@ -218,6 +219,7 @@ def _import_curves(
         if rows:
             session.execute(insert(LoadCurve), rows)
             report.curves_added += len(rows)
+            added.extend((row["customer_id"], row["day"], row["values"]) for row in rows)
         batch.clear()
 
     for line, cells, extra in _rows(path, required):
@@ -254,6 +256,35 @@ def _import_curves(
             flush()
     if batch:
         flush()
+    _add_to_grid_curves(session, added)
+
+
+def _add_to_grid_curves(session: Session, added: list[tuple[int, date, bytes]]) -> None:
+    """Add imported customer curves (kW) to their station's and district's curves (MW) of the same day.
+
+    A station or district without a curve that day gets one that contains the imported load alone,
+    because the grid's other load on that day is unknown.
+    """
+    if not added:
+        return
+    owners: dict[int, tuple[int, int]] = {}
+    for chunk in id_chunks(sorted({customer_id for customer_id, _, _ in added})):
+        query = select(Customer.id, Customer.station_id, Customer.district_id).where(col(Customer.id).in_(chunk))
+        owners.update({customer_id: (station, district) for customer_id, station, district in session.exec(query)})
+    sums: dict[tuple[str, int, date], np.ndarray] = {}
+    for customer_id, day, blob in added:
+        station, district = owners[customer_id]
+        load_mw = decode_curve(blob) / 1000.0
+        for key in (("station_id", station, day), ("district_id", district, day)):
+            sums[key] = sums.get(key, 0.0) + load_mw
+    for (column_name, owner, day), load_mw in sums.items():
+        column = getattr(LoadCurve, column_name)
+        row = session.exec(select(LoadCurve).where(column == owner, LoadCurve.day == day)).first()
+        if row is None:
+            session.add(LoadCurve(day=day, values=encode_curve(load_mw), **{column_name: owner}))
+        else:
+            row.values = encode_curve(decode_curve(row.values) + load_mw)
+    session.flush()
 
 
 def _stored_days(session: Session, keys: set[tuple[int, date]]) -> set[tuple[int, date]]:
@@ -282,7 +313,7 @@ def import_csv(
     Raises ImportFormatError (with a Chinese message_zh) when a file's header or encoding is
     unreadable; nothing is written then.
 
-    NOTE: station and district curves are not recomputed from imported customer curves.
+    Each imported customer curve is added to its station's and district's curve of that day.
     """
     settings = settings or DRSettings()
     report = ImportReport()

@@ -49,7 +49,8 @@ def _curve(user_id: str, day: str, values) -> str:
 def _counts(engine) -> tuple[int, int]:
     with Session(engine) as session:
         customers = session.exec(select(func.count()).select_from(Customer)).one()
-        curves = session.exec(select(func.count()).select_from(LoadCurve)).one()
+        # Customer curves only: an import also updates (or adds) station and district curves.
+        curves = session.exec(select(func.count()).select_from(LoadCurve).where(LoadCurve.customer_id != None)).one()  # noqa: E711
     return customers, curves
 
 
@@ -195,3 +196,26 @@ def test_bad_curves_header_writes_nothing(engine, tmp_path):
 
     assert "p3" in raised.value.message_zh
     assert _counts(engine) == before  # the customer row of the same import was rolled back
+
+
+def test_import_adds_to_grid_curves(engine, tmp_path):
+    station = _station_of(engine, 2)
+    day = date(2026, 6, 22)
+    with Session(engine) as session:
+        station_id = session.exec(select(Station.id).where(Station.name == station)).one()
+        before_station = decode_curve(session.exec(select(LoadCurve.values).where(LoadCurve.station_id == station_id, LoadCurve.day == day)).one())
+        before_district = decode_curve(session.exec(select(LoadCurve.values).where(LoadCurve.district_id == 2, LoadCurve.day == day)).one())
+    customers = tmp_path / "c.csv"
+    customers.write_text(f"{HEADER}\n730001,东岸冷库,13900003333,城北区,{station},工业,是,100\n", encoding="utf-8")
+    curves = tmp_path / "v.csv"
+    curves.write_text(f"{CURVE_HEADER}\n{_curve('730001', '2026-06-22', [250] * 96)}\n", encoding="utf-8")
+
+    report = import_csv(engine, customers, curves)
+
+    assert report.ok, report.summary()
+    with Session(engine) as session:
+        after_station = decode_curve(session.exec(select(LoadCurve.values).where(LoadCurve.station_id == station_id, LoadCurve.day == day)).one())
+        after_district = decode_curve(session.exec(select(LoadCurve.values).where(LoadCurve.district_id == 2, LoadCurve.day == day)).one())
+    # 250 kW in every interval is 0.25 MW more at the station and in its district.
+    np.testing.assert_allclose(after_station - before_station, 0.25, atol=1e-3)
+    np.testing.assert_allclose(after_district - before_district, 0.25, atol=1e-3)
