@@ -195,14 +195,16 @@ def _leaves(node: _Node) -> list[int]:
 _MIN_FIRST_TOKEN_LOGPROB = math.log(0.01)
 
 
-def _first_branch_impl(decoder: "TrieDecoder", node: _Node, logprobs: torch.Tensor, candidate_tokens: list[list[int]], whole: set[int]):
-    """Compare whole-sequence fixed replies with the other branches at the first branching.
+def _first_branch_options(
+    decoder: "TrieDecoder", node: _Node, logprobs: torch.Tensor, candidate_tokens: list[list[int]], whole: set[int]
+) -> list[tuple[int | None, int | None, float]]:
+    """Return the options at the first branching as (fixed reply, branch token, score).
 
-    Return (candidate index, log-probability) when a fixed reply wins, else None so that greedy
-    decoding goes on (and never into a branch of fixed replies alone).
+    A branch of fixed replies alone gives one option per reply, scored on its whole sequence, and
+    is skipped when its first token is unlikely. Any other branch gives one option scored on its
+    first token.
     """
-    best_reply: tuple[int, float] | None = None
-    best_other = -math.inf
+    options: list[tuple[int | None, int | None, float]] = []
     for token, child in node.children.items():
         leaves = _leaves(child)
         first = float(logprobs[token])
@@ -210,11 +212,21 @@ def _first_branch_impl(decoder: "TrieDecoder", node: _Node, logprobs: torch.Tens
             if first < _MIN_FIRST_TOKEN_LOGPROB:
                 continue
             for leaf in leaves:
-                score = decoder._sequence_logprob(logprobs, candidate_tokens[leaf])
-                if best_reply is None or score > best_reply[1]:
-                    best_reply = (leaf, score)
+                options.append((leaf, None, decoder._sequence_logprob(logprobs, candidate_tokens[leaf])))
         else:
-            best_other = max(best_other, first)
+            options.append((None, token, first))
+    return options
+
+
+def _first_branch_impl(decoder: "TrieDecoder", node: _Node, logprobs: torch.Tensor, candidate_tokens: list[list[int]], whole: set[int]):
+    """Compare whole-sequence fixed replies with the other branches at the first branching.
+
+    Return (candidate index, log-probability) when a fixed reply wins, else None so that greedy
+    decoding goes on (and never into a branch of fixed replies alone).
+    """
+    options = _first_branch_options(decoder, node, logprobs, candidate_tokens, whole)
+    best_reply = max(((leaf, score) for leaf, _, score in options if leaf is not None), key=lambda item: item[1], default=None)
+    best_other = max((score for leaf, _, score in options if leaf is None), default=-math.inf)
     if best_reply is not None and best_reply[1] > best_other:
         return best_reply
     # Greedy decoding continues among the branches that hold more than fixed replies.
@@ -249,17 +261,7 @@ def _sample_first_branch(
     log-probability) when a fixed reply is drawn. Otherwise keep only the drawn branch in
     ``node`` and return None, so that decoding goes on inside it.
     """
-    options: list[tuple[int | None, int | None, float]] = []  # (fixed reply, branch token, score)
-    for token, child in node.children.items():
-        leaves = _leaves(child)
-        first = float(logprobs[token])
-        if all(leaf in whole for leaf in leaves):
-            if first < _MIN_FIRST_TOKEN_LOGPROB:
-                continue
-            for leaf in leaves:
-                options.append((leaf, None, decoder._sequence_logprob(logprobs, candidate_tokens[leaf])))
-        else:
-            options.append((None, token, first))
+    options = _first_branch_options(decoder, node, logprobs, candidate_tokens, whole)
     if not options:
         return None
 

@@ -48,8 +48,8 @@ _GREETING_WORDS = ("你好", "您好", "嗨", "早上好", "下午好", "晚上�
 _USER_ID = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
-# Decomposition methods the tool supports, by the suffixes dispatchers write them with; any other
-# "…法" in a decomposition request is a method the tool does not have.
+# Decomposition methods the tool supports, by the suffixes dispatchers write them with. Any other
+# "…法" in a decomposition request names a method the tool does not have.
 _KNOWN_METHOD_SUFFIXES = ("平均值法", "平均法", "均值法", "容量法", "比例法", "等分法", "均分法", "平均分配法", "历史法", "历史响应法")
 # Everyday words that end in 法 but name no method.
 _NOT_METHODS = ("方法", "办法", "算法", "做法", "用法", "说法", "想法", "看法", "合法", "违法", "无法", "设法", "依法", "分法")

@@ -323,6 +323,12 @@ def train(config: FinetuneConfig, resume: bool = False) -> dict:
     # A finished run needs no resume point; a full-parameter checkpoint with optimizer state is ~1.6 GB.
     shutil.rmtree(checkpoints, ignore_errors=True)
 
+    if bf16:
+        precision = "bf16"
+    elif trainer.args.bf16:
+        precision = "fp32 weights, bf16 autocast"
+    else:
+        precision = "fp32"
     losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
     # TRL logs the running count of tokens (padding excluded) that went through the model.
     trained_tokens = max((int(float(entry.get("num_tokens", 0))) for entry in trainer.state.log_history), default=0)
@@ -340,7 +346,7 @@ def train(config: FinetuneConfig, resume: bool = False) -> dict:
         "first_loss": losses[0] if losses else None,
         "last_loss": losses[-1] if losses else None,
         "train_loss": result.training_loss,
-        "precision": "bf16" if bf16 else ("fp32 weights, bf16 autocast" if trainer.args.bf16 else "fp32"),
+        "precision": precision,
         "packing": config.packing,
         "learning_rate": config.peak_learning_rate,
     }

@@ -30,7 +30,7 @@ def _rows(tmp_path) -> list[dict]:
     return [json.loads(line) for line in (tmp_path / "traces" / "train.jsonl").read_text().splitlines()]
 
 
-def test_packed_row_gives_the_same_logits_as_separate_samples(tmp_path, tokenizer):
+def test_packed_row_matches_separate_logits(tmp_path, tokenizer):
     rows = _rows(tmp_path)
     picked = [rows[0], next(row for row in rows if row["meta"]["shape"] == "followup"), rows[3]]
     trainer = _trainer(tmp_path, tokenizer, picked, padding_free=True)
